@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI routes, the worker supervisor and the predictor."""

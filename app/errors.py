@@ -1,0 +1,91 @@
+"""One JSON error shape for the whole API: {"detail": str, "type": str, "errors"?: [...]}."""
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import (
+    ConflictError,
+    DatasetUnavailableError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServiceError,
+    UnsupportedMediaError,
+)
+
+# Each kind of domain error has one status code, decided here.
+STATUS_BY_ERROR: dict[type[ServiceError], int] = {
+    NotFoundError: 404,
+    ConflictError: 409,
+    InvalidInputError: 422,
+    UnsupportedMediaError: 415,
+    PayloadTooLargeError: 413,
+    DatasetUnavailableError: 503,
+}
+
+TYPE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, detail: str, errors: list[Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "detail": detail,
+        "type": TYPE_BY_STATUS.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_")),
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status)
+
+
+async def handle_service_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    status = next(code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind))
+    problems = error.problems if isinstance(error, InvalidInputError) else None
+    return error_response(status, error.message, problems)
+
+
+async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [_describe(problem) for problem in error.errors()]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return error_response(422, f"Invalid request. {summary}", errors)
+
+
+async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    detail = error.detail
+    if error.status_code == 413:
+        detail = "The request body is over this endpoint's size limit."
+    response = error_response(error.status_code, str(detail))
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
+def _describe(problem: dict[str, Any]) -> dict[str, Any]:
+    location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
+    described = {"field": ".".join(location) or "body", "message": problem.get("msg", "invalid")}
+    if "input" in problem and isinstance(problem["input"], str | int | float | bool | None):
+        described["received"] = problem["input"]
+    return described
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, handle_service_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)

@@ -1,0 +1,77 @@
+"""Datasets: the built-in ones and uploaded image-folder archives."""
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from app.deps import ServicesDep
+from core.datasets.registration import register_dataset_archive
+from core.errors import InvalidInputError
+from core.schemas import DatasetPublic, DatasetsPublic
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+IMAGE_SIZE = re.compile(r"^\s*(\d{1,4})\s*(?:[xX]\s*(\d{1,4}))?\s*$")
+
+
+@router.post("", status_code=201)
+async def create_dataset(
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="A .tar.gz, .tgz or .zip of train/<class>/...")],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    image_size: Annotated[
+        str | None,
+        Form(description="`HxW` or `N` pixels; default: the first image's size, capped."),
+    ] = None,
+) -> DatasetPublic:
+    """Upload, validate and decode an image-folder archive."""
+    size = _parse_image_size(image_size)
+    settings = services.settings
+    staging = settings.data_dir / "uploads"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging, delete=False) as target:
+        await run_in_threadpool(shutil.copyfileobj, file.file, target)
+    upload = Path(target.name)
+    try:
+        dataset = await run_in_threadpool(
+            register_dataset_archive,
+            upload, file.filename or "archive", name, size, settings, services.datasets,
+        )
+    finally:
+        upload.unlink(missing_ok=True)
+    return DatasetPublic.model_validate(dataset)
+
+
+@router.get("")
+def read_datasets(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DatasetsPublic:
+    """List datasets, newest first."""
+    datasets, count = services.datasets.list_datasets(limit, offset)
+    return DatasetsPublic(data=[DatasetPublic.model_validate(d) for d in datasets], count=count)
+
+
+@router.get("/{dataset_id}")
+def read_dataset(dataset_id: str, services: ServicesDep) -> DatasetPublic:
+    """A dataset's classes, image shape and image counts per split."""
+    return DatasetPublic.model_validate(services.datasets.get_dataset(dataset_id))
+
+
+def _parse_image_size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = IMAGE_SIZE.match(text)
+    if match is None or int(match[1]) == 0 or (match[2] is not None and int(match[2]) == 0):
+        raise InvalidInputError(
+            f"Invalid value for `image_size`. Received: {text!r}. Expected `HxW` or `N`, "
+            "positive integers up to 9999."
+        )
+    height = int(match[1])
+    return height, int(match[2]) if match[2] else height

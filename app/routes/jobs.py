@@ -1,0 +1,63 @@
+"""Following training jobs."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.deps import ServicesDep
+from core.schemas import EpochMetrics, JobError, JobPublic, JobsPublic, TrainParams
+from core.status import JobStatus
+from core.tables import Job
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def to_job_public(job: Job, request: Request) -> JobPublic:
+    error = (
+        JobError(type=job.error_type, message=job.error_message or "")
+        if job.error_type
+        else None
+    )
+    return JobPublic(
+        id=job.id,
+        name=job.name,
+        status=JobStatus(job.status),
+        url=str(request.url_for("read_job", job_id=job.id)),
+        dataset=job.dataset_id,
+        model=job.architecture,
+        params=TrainParams.model_validate(job.params),
+        progress=job.progress,
+        history=[EpochMetrics.model_validate(epoch) for epoch in job.history],
+        devices=job.devices,
+        replicas=job.replicas,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        updated_at=job.updated_at,
+        error=error,
+        model_id=job.model_id,
+        test_accuracy=job.test_accuracy,
+        test_loss=job.test_loss,
+    )
+
+
+@router.get("")
+def read_jobs(
+    services: ServicesDep,
+    request: Request,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobsPublic:
+    """List jobs, newest first, optionally only those with one status."""
+    jobs, count = services.jobs.list_jobs(status, limit, offset)
+    return JobsPublic(
+        data=[to_job_public(job, request) for job in jobs], count=count, limit=limit, offset=offset
+    )
+
+
+@router.get("/{job_id}")
+def read_job(job_id: str, services: ServicesDep, request: Request) -> JobPublic:
+    """A job's status, progress, per-epoch history and outcome."""
+    return to_job_public(services.jobs.get_job(job_id), request)

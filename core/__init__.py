@@ -1,0 +1,1 @@
+"""Framework-free code shared by the HTTP app and the training worker."""

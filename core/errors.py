@@ -1,0 +1,37 @@
+"""Domain errors. The HTTP layer maps each kind to one status code, in one place."""
+
+
+class ServiceError(Exception):
+    """Base of every error the service reports to its users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(ServiceError):
+    """A job, model or dataset that does not exist."""
+
+
+class ConflictError(ServiceError):
+    """The request is valid but the service's state does not allow it now."""
+
+
+class InvalidInputError(ServiceError):
+    """An upload or value that cannot be used; `problems` lists what is wrong."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class UnsupportedMediaError(ServiceError):
+    """An upload of a type the service does not read."""
+
+
+class PayloadTooLargeError(ServiceError):
+    """An upload over the configured size limit."""
+
+
+class DatasetUnavailableError(ServiceError):
+    """A dataset that exists but cannot be loaded right now (e.g. no network to download it)."""

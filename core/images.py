@@ -1,0 +1,65 @@
+"""Decoding uploaded images into RGB pixel arrays, the same way for training and prediction."""
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import InvalidInputError, UnsupportedMediaError
+
+# The service checks its own pixel limit before decoding; Pillow's global one would only warn
+# or raise a different error for the same thing.
+Image.MAX_IMAGE_PIXELS = None
+
+RESAMPLING = Image.Resampling.BILINEAR
+
+
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Read an image's header and check its size, without decoding the pixels yet."""
+    if not data:
+        raise InvalidInputError("The uploaded file is empty.")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnsupportedMediaError(
+            "The file is not an image in a format the service reads "
+            "(JPEG, PNG, WebP, GIF, BMP or TIFF)."
+        ) from None
+    except Exception as error:
+        raise InvalidInputError(f"The image could not be read: {error}") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidInputError(
+            f"The image is {width}x{height} pixels, over the limit of {max_pixels} pixels."
+        )
+    return image
+
+
+def decode_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np.ndarray:
+    """Decode to a uint8 array of shape (height, width, 3), resized to `size` (height, width).
+
+    The first frame of an animation is used, EXIF orientation is applied, and grayscale,
+    palette, alpha and CMYK images are converted to RGB.
+    """
+    image = open_image(data, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. palette-with-transparency notes
+            image.seek(0)
+            image = ImageOps.exif_transpose(image)
+            rgb = _to_rgb(image)
+            if size is not None and rgb.size != (size[1], size[0]):
+                rgb = rgb.resize((size[1], size[0]), RESAMPLING)
+            return np.asarray(rgb, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise InvalidInputError(f"The image is truncated or corrupt: {error}") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent pixels become white rather than whatever colour hides behind them.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

@@ -1,0 +1,182 @@
+"""Jobs in the database: creation, atomic claiming, progress, history and the final outcome."""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.db import SessionFactory
+from core.errors import NotFoundError
+from core.schemas import TrainParams
+from core.status import JobStatus
+from core.tables import Job, JobEpoch, utc_now
+
+
+class JobStore:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    def create_job(self, params: TrainParams, name: str | None = None) -> Job:
+        job = Job(
+            id=uuid.uuid4().hex,
+            status=JobStatus.QUEUED,
+            name=name,
+            dataset_id=params.dataset,
+            architecture=params.model,
+            params=params.model_dump(),
+            history=[],
+        )
+        with self._sessions.begin() as session:
+            session.add(job)
+        return job
+
+    def get_job(self, job_id: str) -> Job:
+        with self._sessions() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFoundError(f"No job with id {job_id!r}.")
+            return job
+
+    def list_jobs(
+        self, status: JobStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Job], int]:
+        query = select(Job)
+        if status is not None:
+            query = query.where(Job.status == status)
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            page = query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+            return list(session.scalars(page)), total
+
+    def claim_next_job(
+        self, worker_id: str, heartbeat_timeout: float, max_attempts: int
+    ) -> Job | None:
+        """Take the oldest queued job, or a running one whose worker stopped heartbeating.
+
+        The claim is one conditional UPDATE whose row count is checked, so two workers racing
+        for the same row cannot both win; the loser simply tries the next candidate.
+        """
+        while True:
+            now = utc_now()
+            lapsed = now - timedelta(seconds=heartbeat_timeout)
+            claimable = or_(
+                Job.status == JobStatus.QUEUED,
+                (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < lapsed),
+            )
+            with self._sessions.begin() as session:
+                candidate = session.execute(
+                    select(Job.id, Job.status, Job.attempts, Job.heartbeat_at)
+                    .where(claimable)
+                    .order_by(Job.created_at, Job.id)
+                    .limit(1)
+                ).first()
+                if candidate is None:
+                    return None
+                if candidate.attempts >= max_attempts:
+                    self._fail_exhausted(session, candidate.id, candidate.status, max_attempts)
+                    continue
+                claimed = session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == candidate.id,
+                        Job.status == candidate.status,
+                        Job.attempts == candidate.attempts,
+                    )
+                    .values(
+                        status=JobStatus.RUNNING,
+                        worker_id=worker_id,
+                        heartbeat_at=now,
+                        started_at=func.coalesce(Job.started_at, now),
+                        attempts=Job.attempts + 1,
+                        updated_at=now,
+                    )
+                ).rowcount
+                if claimed != 1:
+                    continue
+                # A reclaimed job restarts from scratch, so its earlier history goes.
+                session.execute(delete(JobEpoch).where(JobEpoch.job_id == candidate.id))
+                session.execute(
+                    update(Job).where(Job.id == candidate.id).values(progress=None)
+                )
+            return self.get_job(candidate.id)
+
+    def _fail_exhausted(self, session: Any, job_id: str, status: str, max_attempts: int) -> None:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == status)
+            .values(
+                status=JobStatus.FAILED,
+                finished_at=utc_now(),
+                error_type="WorkerLost",
+                error_message=f"The job's worker stopped {max_attempts} times before it "
+                "finished; it is not started again.",
+            )
+        )
+
+    def heartbeat(self, job_id: str, worker_id: str) -> bool:
+        """Record that the worker is alive; False once the job is no longer this worker's."""
+        with self._sessions.begin() as session:
+            return (
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == job_id,
+                        Job.worker_id == worker_id,
+                        Job.status == JobStatus.RUNNING,
+                    )
+                    .values(heartbeat_at=utc_now())
+                ).rowcount
+                == 1
+            )
+
+    def record_devices(self, job_id: str, devices: list[str], replicas: int) -> None:
+        self._update(job_id, devices=devices, replicas=replicas)
+
+    def record_progress(self, job_id: str, progress: dict[str, Any]) -> None:
+        self._update(job_id, progress=progress, heartbeat_at=utc_now())
+
+    def record_epoch(self, job_id: str, metrics: dict[str, Any], progress: dict[str, Any]) -> None:
+        """Store one finished epoch (replacing an earlier record of it) and the progress."""
+        row = {"job_id": job_id, **metrics}
+        with self._sessions.begin() as session:
+            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            statement = insert(JobEpoch).values(**row)
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["job_id", "epoch"],
+                    set_={k: v for k, v in row.items() if k not in ("job_id", "epoch")},
+                )
+            )
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(progress=progress, heartbeat_at=utc_now(), updated_at=utc_now())
+            )
+
+    def finish_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        error: BaseException | None = None,
+        model_id: str | None = None,
+        test_accuracy: float | None = None,
+        test_loss: float | None = None,
+    ) -> None:
+        """The one place a job's final status is written."""
+        assert status.is_final, status
+        values: dict[str, Any] = {"status": status, "finished_at": utc_now()}
+        if error is not None:
+            values["error_type"] = type(error).__name__
+            values["error_message"] = str(error) or repr(error)
+        if model_id is not None:
+            values.update(model_id=model_id, test_accuracy=test_accuracy, test_loss=test_loss)
+        self._update(job_id, **values)
+
+    def _update(self, job_id: str, **values: Any) -> None:
+        with self._sessions.begin() as session:
+            values.setdefault("updated_at", utc_now())
+            session.execute(update(Job).where(Job.id == job_id).values(**values))

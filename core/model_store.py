@@ -1,0 +1,46 @@
+"""Records of trained models; the files themselves live under DATA_DIR/models/<id>/."""
+
+from sqlalchemy import func, select
+
+from core.db import SessionFactory
+from core.errors import ConflictError, NotFoundError
+from core.tables import TrainedModel
+
+
+class ModelStore:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    def add_model(self, model: TrainedModel) -> TrainedModel:
+        with self._sessions.begin() as session:
+            session.add(model)
+        return model
+
+    def get_model(self, model_id: str) -> TrainedModel:
+        with self._sessions() as session:
+            model = session.get(TrainedModel, model_id)
+            if model is None:
+                raise NotFoundError(f"No model with id {model_id!r}.")
+            return model
+
+    def newest_model(self) -> TrainedModel:
+        with self._sessions() as session:
+            model = session.scalars(
+                select(TrainedModel).order_by(TrainedModel.created_at.desc()).limit(1)
+            ).first()
+        if model is None:
+            raise ConflictError(
+                "No trained model yet: start a job with POST /train and predict once it succeeds."
+            )
+        return model
+
+    def list_models(self, limit: int = 50, offset: int = 0) -> tuple[list[TrainedModel], int]:
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(TrainedModel)) or 0
+            page = (
+                select(TrainedModel)
+                .order_by(TrainedModel.created_at.desc(), TrainedModel.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return list(session.scalars(page)), total

@@ -1,0 +1,103 @@
+"""The service's configuration: one class, read from the environment (or `.env`)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("var"), description="Folder for the database, datasets, models and caches."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the job store; default: a SQLite file in DATA_DIR."
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, description="Port the HTTP server listens on.")
+    start_worker: bool = Field(
+        True, description="Start and supervise a training worker process inside the app."
+    )
+    cpu_replicas: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="On machines without GPUs, split the CPU into this many logical devices "
+        "so MirroredStrategy trains with that many replicas (0: one CPU device).",
+    )
+    max_upload_bytes: int = Field(
+        10 * MiB, gt=0, description="Largest image upload accepted by /predict, in bytes."
+    )
+    max_dataset_upload_bytes: int = Field(
+        2048 * MiB, gt=0, description="Largest dataset archive accepted by /datasets, in bytes."
+    )
+    max_image_pixels: int = Field(
+        40_000_000, gt=0, description="Largest image (width x height) the service decodes."
+    )
+    max_archive_files: int = Field(
+        1_000_000, gt=0, description="Most files a dataset archive may hold."
+    )
+    max_archive_unpacked_bytes: int = Field(
+        8192 * MiB, gt=0, description="Most bytes a dataset archive may unpack to."
+    )
+    max_dataset_image_side: int = Field(
+        512, gt=0, description="Largest side, in pixels, that dataset images are resized to."
+    )
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle worker looks for queued jobs."
+    )
+    heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a worker records that it is alive while training."
+    )
+    heartbeat_timeout_seconds: float = Field(
+        60.0, gt=0, description="A running job whose heartbeat is older than this is reclaimed."
+    )
+    max_job_attempts: int = Field(
+        3, ge=1, description="How many times a job is started before it is marked failed."
+    )
+    progress_interval_seconds: float = Field(
+        0.5, gt=0, description="Least time between two progress writes within an epoch."
+    )
+    model_cache_size: int = Field(
+        4, ge=1, description="How many trained models the app keeps loaded in memory."
+    )
+    cifar10_url: str = Field(
+        CIFAR10_URL, description="Where the built-in cifar10 dataset is downloaded from."
+    )
+    cifar10_sha256: str = Field(
+        CIFAR10_SHA256, description="SHA-256 of the archive at CIFAR10_URL."
+    )
+    log_level: str = Field("INFO", description="Lowest level of log records written.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'service.db'}"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

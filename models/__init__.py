@@ -1,0 +1,38 @@
+"""Keras network builders, registered by name in one place."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from models import seed_cnn
+from models.recipe import Recipe
+
+if TYPE_CHECKING:
+    import keras
+
+Builder = Callable[[tuple[int, int, int], int], "keras.Model"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    description: str
+    build: Builder
+    recipe: Recipe
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "seed_cnn": Architecture(
+        name="seed_cnn",
+        description="Three-convolution CNN from the TensorFlow CIFAR-10 tutorial.",
+        build=seed_cnn.build_seed_cnn,
+        recipe=seed_cnn.RECIPE,
+    ),
+}
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise KeyError(f"Unknown model {name!r}. Expected one of: {', '.join(ARCHITECTURES)}.")

@@ -1,0 +1,28 @@
+"""The seed program's network: a three-convolution CNN, as in TensorFlow's CIFAR-10 tutorial."""
+
+from typing import TYPE_CHECKING
+
+from models.recipe import Recipe
+
+if TYPE_CHECKING:
+    import keras
+
+RECIPE = Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=10)
+
+
+def build_seed_cnn(input_shape: tuple[int, int, int], num_classes: int) -> "keras.Model":
+    """Conv(32)-Pool-Conv(64)-Pool-Conv(64)-Dense(64)-Dense(classes), logits out, raw pixels in."""
+    import keras  # Imported here so the app can list architectures without loading a backend.
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="pixels")
+    x = layers.Rescaling(1.0 / 255.0, name="scale_to_unit")(inputs)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(64, activation="relu")(x)
+    logits = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name="seed_cnn")

@@ -1,0 +1,45 @@
+import pytest
+from pydantic import ValidationError
+
+from core.schemas import TrainRequest
+
+
+def test_unset_values_come_from_the_network_recipe():
+    params = TrainRequest().resolve(seed=7)
+
+    assert params.dataset == "cifar10" and params.model == "seed_cnn"
+    assert (params.epochs, params.batch_size, params.learning_rate) == (10, 32, 0.001)
+    assert params.optimizer == "adam" and params.seed == 7
+
+
+def test_given_values_win_over_the_recipe():
+    params = TrainRequest(epochs=2, batch_size=64, learning_rate=0.01, seed=3).resolve(seed=7)
+
+    assert (params.epochs, params.batch_size, params.learning_rate, params.seed) == (2, 64, 0.01, 3)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("epochs", 0, "greater than or equal to 1"),
+        ("epochs", 5000, "less than or equal to 1000"),
+        ("batch_size", -1, "greater than or equal to 1"),
+        ("learning_rate", 0, "greater than 0"),
+        ("validation_split", 0.9, "less than or equal to 0.5"),
+        ("model", "resnet9000", "Expected one of: seed_cnn"),
+        ("dataset", "../etc", "should match pattern"),
+        ("optimizer", "lbfgs", "'adam'"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_allowed_range(field, value, expected):
+    with pytest.raises(ValidationError) as raised:
+        TrainRequest.model_validate({field: value})
+
+    (error,) = raised.value.errors()
+    assert error["loc"] == (field,)
+    assert expected in error["msg"]
+
+
+def test_unknown_fields_are_refused():
+    with pytest.raises(ValidationError, match="epoch"):
+        TrainRequest.model_validate({"epoch": 3})

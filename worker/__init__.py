@@ -1,0 +1,1 @@
+"""The training worker: a separate process that claims queued jobs and trains them."""

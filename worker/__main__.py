@@ -1,0 +1,23 @@
+"""`python -m worker`: run a training worker until stopped."""
+
+import argparse
+
+from core.logs import configure_logging
+from core.settings import get_settings
+from worker.loop import StopRequest, run_worker
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__)
+    parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
+    args = parser.parse_args()
+    settings = get_settings()
+    configure_logging(settings.log_level, "worker")
+    stop = StopRequest()
+    stop.install()
+    run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The worker loop: claim a job, train it, record the outcome in one place, repeat."""
+
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
+
+from core.dataset_store import DatasetStore
+from core.db import create_session_factory
+from core.job_store import JobStore
+from core.logs import job_logger
+from core.model_store import ModelStore
+from core.settings import Settings
+from core.status import JobStatus
+from core.tables import Job
+from worker.heartbeat import Heartbeat
+from worker.strategy import get_distribution
+from worker.training import Stores, train_job
+
+log = logging.getLogger("worker")
+
+
+class StopRequest:
+    """The first SIGTERM/SIGINT lets the current job finish; a second one exits at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._event.is_set():
+            raise SystemExit(128 + signum)
+        log.info("stop requested; finishing the current job first", extra={"signal": signum})
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        return self._event.wait(seconds)
+
+
+def run_worker(
+    settings: Settings,
+    stop: StopRequest | None = None,
+    burst: bool = False,
+    max_jobs: int | None = None,
+) -> int:
+    """Process jobs until stopped; `burst` returns once the queue is empty. Returns jobs run."""
+    stop = stop or StopRequest()
+    sessions = create_session_factory(settings)
+    stores = Stores(JobStore(sessions), ModelStore(sessions), DatasetStore(sessions))
+    stores.datasets.ensure_builtin_datasets()
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    distribution = get_distribution(settings.cpu_replicas)
+    log.info(
+        "worker ready",
+        extra={"worker_id": worker_id, "devices": distribution.devices,
+               "replicas": distribution.replicas},
+    )
+    jobs_run = 0
+    while not stop.is_set() and (max_jobs is None or jobs_run < max_jobs):
+        job = stores.jobs.claim_next_job(
+            worker_id, settings.heartbeat_timeout_seconds, settings.max_job_attempts
+        )
+        if job is None:
+            if burst:
+                break
+            stop.wait(settings.worker_poll_seconds)
+            continue
+        with Heartbeat(stores.jobs, job.id, worker_id, settings.heartbeat_seconds):
+            run_job(job, settings, stores)
+        jobs_run += 1
+    return jobs_run
+
+
+def run_job(job: Job, settings: Settings, stores: Stores) -> None:
+    log = job_logger("worker", job.id)
+    log.info("job started", extra={"attempt": job.attempts, "params": job.params})
+    try:
+        model = train_job(job, settings, stores)
+    except Exception as error:
+        log.exception("job failed")
+        stores.jobs.finish_job(job.id, JobStatus.FAILED, error=error)
+        return
+    stores.jobs.finish_job(
+        job.id,
+        JobStatus.SUCCEEDED,
+        model_id=model.id,
+        test_accuracy=model.metrics["test_accuracy"],
+        test_loss=model.metrics["test_loss"],
+    )
+    log.info("job succeeded", extra={"model_id": model.id, "metrics": model.metrics})
