@@ -27,7 +27,7 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
             "(JPEG, PNG, WebP, GIF, BMP or TIFF)."
         ) from None
     except Exception as error:
-        raise InvalidInputError(f"The image could not be read: {error}") from None
+        raise InvalidInputError(f"The image is truncated or corrupt: {error}") from None
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidInputError(

@@ -49,12 +49,20 @@ def iter_archive_files(path: Path, limits: ArchiveLimits) -> Iterator[tuple[Pure
     budget = _Budget(limits)
     if zipfile.is_zipfile(path):
         yield from _iter_zip(path, budget)
-    elif tarfile.is_tarfile(path):
+    elif _is_tarfile(path):
         yield from _iter_tar(path, budget)
     else:
         raise UnsupportedMediaError("The upload is not a .tar.gz, .tgz, .tar or .zip archive.")
     if budget.refused:
         raise InvalidInputError("The archive has entries the service refuses.", budget.refused)
+
+
+def _is_tarfile(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except (EOFError, OSError):
+        # A gzip stream cut short: a tar archive, but a broken one.
+        return True
 
 
 def _iter_tar(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, bytes]]:

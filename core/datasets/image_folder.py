@@ -118,6 +118,11 @@ def _to_arrays(images: dict[str, dict[str, list[np.ndarray]]]) -> ImportedDatase
     else:
         x_train, y_train, x_test, y_test = _hold_out(x_train, y_train)
         test_split = "held_out"
+        if len(y_test) == 0:
+            raise InvalidInputError(
+                "Too few images to hold out a test split: add a test/<class>/ folder, "
+                f"or at least {round(1 / HELD_OUT_SHARE)} training images per class."
+            )
     counts = {
         "train": {name: int((y_train == i).sum()) for i, name in enumerate(class_names)},
         "test": {name: int((y_test == i).sum()) for i, name in enumerate(class_names)},
