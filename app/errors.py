@@ -68,10 +68,7 @@ async def handle_validation_error(request: Request, error: Exception) -> JSONRes
 
 async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    detail = error.detail
-    if error.status_code == 413:
-        detail = "The request body is over this endpoint's size limit."
-    response = error_response(error.status_code, str(detail))
+    response = error_response(error.status_code, str(error.detail))
     if error.headers:
         response.headers.update(error.headers)
     return response

@@ -1,10 +1,11 @@
 """Builds the FastAPI app: lifespan, routers and error handlers."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.body_limit import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.routes import datasets, health, jobs, models, predict, training
 from app.services import Services
@@ -37,12 +38,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
-    archive_limit = settings.max_dataset_upload_bytes + MULTIPART_OVERHEAD_BYTES
-    app.include_router(training.router)
-    app.include_router(jobs.router)
-    app.include_router(predict.router, max_body_size=upload_limit)
-    app.include_router(models.router)
-    app.include_router(datasets.router, max_body_size=archive_limit)
-    app.include_router(health.router)
+    app.add_middleware(BodySizeLimitMiddleware, limit_for_path=_body_limits(settings))
+    for module in (training, jobs, predict, models, datasets, health):
+        app.include_router(module.router)
     return app
+
+
+def _body_limits(settings: Settings) -> Callable[[str], int]:
+    upload = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
+    archive = settings.max_dataset_upload_bytes + MULTIPART_OVERHEAD_BYTES
+
+    def limit_for_path(path: str) -> int:
+        return archive if path.rstrip("/") == "/datasets" else upload
+
+    return limit_for_path

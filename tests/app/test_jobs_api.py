@@ -1,0 +1,89 @@
+from core.status import JobStatus
+
+
+def test_train_queues_a_job_with_recipe_defaults(client):
+    response = client.post("/train", json={"epochs": 3})
+
+    assert response.status_code == 202
+    job = response.json()
+    assert job["status"] == "queued"
+    assert job["dataset"] == "cifar10" and job["model"] == "seed_cnn"
+    assert job["params"]["epochs"] == 3 and job["params"]["batch_size"] == 32
+    assert isinstance(job["params"]["seed"], int)
+    assert job["url"].endswith(f"/jobs/{job['id']}")
+    assert response.headers["location"] == job["url"]
+    assert client.get(f"/jobs/{job['id']}").json()["status"] == "queued"
+
+
+def test_bad_values_answer_422_naming_the_field_and_range(client):
+    response = client.post("/train", json={"epochs": 0, "batch_size": 10**9})
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "validation_error"
+    fields = {error["field"]: error for error in body["errors"]}
+    assert "greater than or equal to 1" in fields["epochs"]["message"]
+    assert fields["epochs"]["received"] == 0
+    assert "less than or equal to 65536" in fields["batch_size"]["message"]
+    assert "epochs" in body["detail"] and "batch_size" in body["detail"]
+
+
+def test_unknown_model_architecture_lists_the_known_ones(client):
+    response = client.post("/train", json={"model": "vgg99"})
+
+    assert response.status_code == 422
+    assert "Expected one of: seed_cnn" in response.json()["errors"][0]["message"]
+
+
+def test_malformed_json_is_a_clear_422(client):
+    response = client.post(
+        "/train", content=b"{not json", headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error"
+
+
+def test_unknown_dataset_is_404_and_queues_nothing(client):
+    response = client.post("/train", json={"dataset": "nope"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No dataset with id 'nope'.", "type": "not_found"}
+    assert client.get("/jobs").json()["count"] == 0
+
+
+def test_unknown_job_is_404(client):
+    response = client.get("/jobs/does-not-exist")
+
+    assert response.status_code == 404
+    assert response.json()["type"] == "not_found"
+
+
+def test_jobs_list_newest_first_paginated_and_filtered(client, settings, sessions):
+    from core.job_store import JobStore
+
+    ids = [client.post("/train", json={}).json()["id"] for _ in range(3)]
+    JobStore(sessions).finish_job(ids[0], JobStatus.FAILED, error=ValueError("boom"))
+
+    page = client.get("/jobs", params={"limit": 2}).json()
+    assert page["count"] == 3 and [j["id"] for j in page["data"]] == [ids[2], ids[1]]
+    assert [j["id"] for j in client.get("/jobs", params={"offset": 2}).json()["data"]] == [ids[0]]
+    failed = client.get("/jobs", params={"status": "failed"}).json()
+    assert failed["count"] == 1
+    assert failed["data"][0]["error"] == {"type": "ValueError", "message": "boom"}
+    assert client.get("/jobs", params={"status": "bogus"}).status_code == 422
+
+
+def test_health_reports_database_and_worker(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "worker": "external"}
+
+
+def test_openapi_documents_every_route(client):
+    paths = client.get("/openapi.json").json()["paths"]
+
+    for path in ["/train", "/jobs", "/jobs/{job_id}", "/predict", "/models", "/models/{model_id}",
+                 "/datasets", "/datasets/{dataset_id}", "/healthz"]:
+        assert path in paths

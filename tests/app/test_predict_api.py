@@ -1,0 +1,108 @@
+import io
+
+import pytest
+from PIL import Image
+
+from tests.samples import cifar_samples
+
+pytestmark = pytest.mark.slow
+
+
+def _jpeg() -> bytes:
+    return cifar_samples()["test"]["ship"][0]
+
+
+def test_predict_without_any_model_says_to_train_first(client):
+    response = client.post("/predict", files={"file": ("x.jpg", _jpeg(), "image/jpeg")})
+
+    assert response.status_code == 409
+    assert "POST /train" in response.json()["detail"]
+
+
+def test_predict_answers_top_k_probabilities(client, make_model):
+    model = make_model()
+
+    response = client.post(
+        "/predict", files={"file": ("ship.jpg", _jpeg(), "image/jpeg")}, data={"top_k": "2"}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model_id"] == model.id
+    predictions = body["predictions"]
+    assert len(predictions) == 2
+    assert predictions[0]["probability"] >= predictions[1]["probability"]
+    for p in predictions:
+        assert model.class_names[p["index"]] == p["label"]
+    all_classes = client.post(
+        "/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}, data={"top_k": "100"}
+    ).json()["predictions"]
+    assert len(all_classes) == 3
+    assert sum(p["probability"] for p in all_classes) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_predict_uses_the_newest_model_unless_one_is_named(client, make_model):
+    older, newer = make_model(), make_model(["a", "b"])
+
+    default = client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")})
+    named = client.post(
+        "/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}, data={"model": older.id}
+    )
+
+    assert default.json()["model_id"] == newer.id
+    assert named.json()["model_id"] == older.id
+
+
+def test_any_image_size_and_mode_is_accepted(client, make_model):
+    make_model()
+    buffer = io.BytesIO()
+    Image.new("LA", (300, 200), (90, 128)).save(buffer, "PNG")
+
+    response = client.post("/predict", files={"file": ("big.png", buffer.getvalue(), "image/png")})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("files", "data", "status", "type_"),
+    [
+        ({"file": ("e.jpg", b"", "image/jpeg")}, {}, 422, "validation_error"),
+        ({"file": ("n.txt", b"hello, not an image", "text/plain")}, {}, 415,
+         "unsupported_media_type"),
+        ({"file": ("t.jpg", None, "image/jpeg")}, {}, 422, "validation_error"),  # truncated
+        ({"other": ("x.jpg", b"x", "image/jpeg")}, {}, 422, "validation_error"),  # no `file`
+        ({"file": ("s.jpg", "ok", "image/jpeg")}, {"model": "nope"}, 404, "not_found"),
+        ({"file": ("s.jpg", "ok", "image/jpeg")}, {"top_k": "0"}, 422, "validation_error"),
+    ],
+)
+def test_bad_uploads_get_clear_errors_and_the_server_keeps_serving(
+    client, make_model, files, data, status, type_
+):
+    make_model()
+    name, (filename, content, media) = next(iter(files.items()))
+    if content is None:
+        content = _jpeg()[:300]
+    elif content == "ok":
+        content = _jpeg()
+
+    response = client.post("/predict", files={name: (filename, content, media)}, data=data)
+
+    assert response.status_code == status, response.text
+    assert response.json()["type"] == type_
+    assert isinstance(response.json()["detail"], str)
+    assert client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}).status_code == 200
+
+
+def test_upload_over_the_limit_is_413(settings, make_model):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    settings.max_upload_bytes = 1000
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/predict", files={"file": ("big.jpg", b"\xff" * 200_000, "image/jpeg")}
+        )
+
+    assert response.status_code == 413
+    assert response.json()["type"] == "payload_too_large"

@@ -1,0 +1,88 @@
+"""The worker, in this process, training real (tiny) jobs on real CIFAR-10 images."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.dataset_store import DatasetStore
+from core.datasets.loading import dataset_arrays_path
+from core.datasets.registration import register_dataset_archive
+from core.job_store import JobStore
+from core.model_store import ModelStore
+from core.schemas import TrainRequest
+from core.status import JobStatus
+from worker.loop import run_worker
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def dataset(settings, sessions, make_archive):
+    archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
+    return register_dataset_archive(
+        archive, "sample.tar.gz", "sample", None, settings, DatasetStore(sessions)
+    )
+
+
+def _queue(job_store: JobStore, dataset_id: str, **overrides) -> str:
+    values = {"dataset": dataset_id, "epochs": 2, "batch_size": 16, "seed": 3, **overrides}
+    request = TrainRequest.model_validate(values)
+    return job_store.create_job(request.resolve(seed=0)).id
+
+
+def test_worker_trains_saves_and_goes_on_after_a_failure(settings, sessions, dataset, job_store):
+    broken = DatasetStore(sessions).add_dataset(
+        type(dataset)(**{**_columns(dataset), "id": "gone", "name": "arrays deleted"})
+    )
+    failing_id = _queue(job_store, broken.id)
+    good_id = _queue(job_store, dataset.id)
+
+    jobs_run = run_worker(settings, burst=True)
+
+    assert jobs_run == 2
+    failed = job_store.get_job(failing_id)
+    assert failed.status == JobStatus.FAILED
+    assert failed.error_type == "FileNotFoundError"
+    assert str(dataset_arrays_path(settings, "gone")) in (failed.error_message or "")
+
+    job = job_store.get_job(good_id)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert [e.epoch for e in job.history] == [1, 2]
+    for epoch in job.history:
+        assert epoch.loss is not None and 0 <= epoch.accuracy <= 1
+        assert epoch.val_loss is not None and 0 <= epoch.val_accuracy <= 1
+        assert epoch.seconds > 0
+    assert job.progress["fraction"] == 1.0 and job.progress["epoch"] == 2
+    assert job.progress["step"] == job.progress["steps"] == 7  # ceil(108 / 16)
+    assert job.replicas == 1 and job.devices and "CPU" in job.devices[0].upper()
+    assert 0 <= job.test_accuracy <= 1 and job.test_loss > 0
+
+    model = ModelStore(sessions).get_model(job.model_id)
+    assert model.job_id == job.id and model.dataset_id == dataset.id
+    assert model.class_names == ["airplane", "cat", "ship"]
+    assert model.input_shape == [32, 32, 3]
+    assert model.metrics["test_accuracy"] == pytest.approx(job.test_accuracy)
+    assert model.params["epochs"] == 2 and model.params["seed"] == 3
+    metadata = json.loads((Path(model.path).parent / "metadata.json").read_text())
+    assert metadata["class_names"] == model.class_names
+    assert metadata["preprocessing"]["scaling"].startswith("inside the model")
+
+
+def test_saved_model_takes_raw_pixels(settings, sessions, dataset, job_store):
+    import keras
+
+    job_id = _queue(job_store, dataset.id, epochs=1)
+    run_worker(settings, burst=True)
+    model = ModelStore(sessions).get_model(job_store.get_job(job_id).model_id)
+
+    loaded = keras.saving.load_model(model.path, safe_mode=True)
+    pixels = np.full((2, 32, 32, 3), 255, dtype=np.float32)
+
+    assert keras.ops.convert_to_numpy(loaded(pixels)).shape == (2, 3)
+    assert loaded.layers[1].name == "scale_to_unit"
+
+
+def _columns(record) -> dict:
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
