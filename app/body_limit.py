@@ -22,7 +22,7 @@ class BodySizeLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             # Answered from the header alone: the body is never read.
-            await _too_large(limit)(scope, receive, send)
+            await error_response(413, _message(limit))(scope, receive, send)
             return
         received = 0
 
@@ -42,7 +42,3 @@ class BodySizeLimitMiddleware:
 
 def _message(limit: int) -> str:
     return f"The request body is over this endpoint's limit of {limit} bytes."
-
-
-def _too_large(limit: int):  # type: ignore[no-untyped-def]
-    return error_response(413, _message(limit))

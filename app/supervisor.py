@@ -56,7 +56,9 @@ class WorkerSupervisor:
             while self._process.poll() is None:
                 await asyncio.sleep(0.5)
             ran_for = asyncio.get_running_loop().time() - started
-            backoff = 1.0 if ran_for > MAX_BACKOFF_SECONDS else min(backoff * 2, MAX_BACKOFF_SECONDS)
+            backoff = (
+                1.0 if ran_for > MAX_BACKOFF_SECONDS else min(backoff * 2, MAX_BACKOFF_SECONDS)
+            )
             self.restarts += 1
             log.error(
                 "worker exited; restarting",

@@ -34,7 +34,9 @@ class DatasetStore:
         with self._sessions() as session:
             total = session.scalar(select(func.count()).select_from(Dataset)) or 0
             page = (
-                select(Dataset).order_by(Dataset.created_at.desc(), Dataset.id)
-                .limit(limit).offset(offset)
+                select(Dataset)
+                .order_by(Dataset.created_at.desc(), Dataset.id)
+                .limit(limit)
+                .offset(offset)
             )
             return list(session.scalars(page)), total

@@ -1,5 +1,7 @@
 """Let processes share a GPU: TensorFlow otherwise takes all of its memory at start."""
 
+import contextlib
+
 import keras
 
 
@@ -9,7 +11,6 @@ def enable_gpu_memory_growth() -> None:
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
-        try:
+        # RuntimeError: the GPU is already initialised, with its setting fixed.
+        with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # the GPU is already initialised, with its setting fixed
-            pass

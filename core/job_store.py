@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from core.db import SessionFactory
 from core.errors import NotFoundError
@@ -98,12 +99,12 @@ class JobStore:
                     continue
                 # A reclaimed job restarts from scratch, so its earlier history goes.
                 session.execute(delete(JobEpoch).where(JobEpoch.job_id == candidate.id))
-                session.execute(
-                    update(Job).where(Job.id == candidate.id).values(progress=None)
-                )
+                session.execute(update(Job).where(Job.id == candidate.id).values(progress=None))
             return self.get_job(candidate.id)
 
-    def _fail_exhausted(self, session: Any, job_id: str, status: str, max_attempts: int) -> None:
+    def _fail_exhausted(
+        self, session: Session, job_id: str, status: str, max_attempts: int
+    ) -> None:
         session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == status)
@@ -142,7 +143,7 @@ class JobStore:
         """Store one finished epoch (replacing an earlier record of it) and the progress."""
         row = {"job_id": job_id, **metrics}
         with self._sessions.begin() as session:
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             statement = insert(JobEpoch).values(**row)
             session.execute(
                 statement.on_conflict_do_update(

@@ -30,7 +30,10 @@ class TrainRequest(BaseModel):
     )
     optimizer: OptimizerName | None = Field(None, description="Optimizer (recipe: adam).")
     validation_split: float = Field(
-        0.1, ge=0, le=0.5, description="Share of the training set held out for validation; "
+        0.1,
+        ge=0,
+        le=0.5,
+        description="Share of the training set held out for validation; "
         "0 validates on the test split, as the seed program does.",
     )
     shuffle: bool = Field(True, description="Shuffle the training set every epoch.")
@@ -174,8 +177,10 @@ class DatasetPublic(BaseModel):
     train_count: int
     test_count: int
     class_counts: dict[str, Any] = Field(description="Images per class in each split.")
-    test_split: str = Field(description="`archive`: from the archive's test/ folder; "
-                            "`held_out`: a fixed seeded share of train/; `builtin`.")
+    test_split: str = Field(
+        description="`archive`: from the archive's test/ folder; "
+        "`held_out`: a fixed seeded share of train/; `builtin`."
+    )
 
 
 class DatasetsPublic(BaseModel):

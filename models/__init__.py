@@ -35,4 +35,5 @@ def get_architecture(name: str) -> Architecture:
     try:
         return ARCHITECTURES[name]
     except KeyError:
-        raise KeyError(f"Unknown model {name!r}. Expected one of: {', '.join(ARCHITECTURES)}.")
+        known = ", ".join(ARCHITECTURES)
+        raise KeyError(f"Unknown model {name!r}. Expected one of: {known}.") from None

@@ -7,12 +7,12 @@ import pytest
 # Quiet TensorFlow's C++ start-up chatter in the test process and the processes it starts.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core.db import SessionFactory, create_session_factory  # noqa: E402
-from core.job_store import JobStore  # noqa: E402
-from core.schemas import TrainRequest  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.tables import Job  # noqa: E402
-from tests.samples import write_image_folder_archive  # noqa: E402
+from core.db import SessionFactory, create_session_factory
+from core.job_store import JobStore
+from core.schemas import TrainRequest
+from core.settings import Settings
+from core.tables import Job
+from tests.samples import write_image_folder_archive
 
 CLASSES = ["airplane", "cat", "ship"]
 

@@ -1,6 +1,10 @@
 """`python -m worker`: run a training worker until stopped."""
 
 import argparse
+import os
+
+# TensorFlow's C++ start-up notes (no CUDA driver, CPU features) are noise in a service's log.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from core.logs import configure_logging
 from core.settings import get_settings

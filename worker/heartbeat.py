@@ -4,14 +4,16 @@ import threading
 from types import TracebackType
 
 from core.job_store import JobStore
+from core.settings import Settings
+from worker.liveness import touch_liveness_file
 
 
 class Heartbeat:
-    def __init__(self, store: JobStore, job_id: str, worker_id: str, interval: float) -> None:
+    def __init__(self, store: JobStore, job_id: str, worker_id: str, settings: Settings) -> None:
         self._store = store
         self._job_id = job_id
         self._worker_id = worker_id
-        self._interval = interval
+        self._settings = settings
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
 
@@ -29,8 +31,9 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        while not self._stopped.wait(self._interval):
+        while not self._stopped.wait(self._settings.heartbeat_seconds):
             try:
+                touch_liveness_file(self._settings)
                 self._store.heartbeat(self._job_id, self._worker_id)
-            except Exception:  # a busy database must not kill training; the next beat retries
+            except Exception:  # a busy database must not stop training; the next beat retries
                 continue

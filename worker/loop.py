@@ -16,6 +16,7 @@ from core.settings import Settings
 from core.status import JobStatus
 from core.tables import Job
 from worker.heartbeat import Heartbeat
+from worker.liveness import touch_liveness_file
 from worker.strategy import get_distribution
 from worker.training import Stores, train_job
 
@@ -60,11 +61,15 @@ def run_worker(
     distribution = get_distribution(settings.cpu_replicas)
     log.info(
         "worker ready",
-        extra={"worker_id": worker_id, "devices": distribution.devices,
-               "replicas": distribution.replicas},
+        extra={
+            "worker_id": worker_id,
+            "devices": distribution.devices,
+            "replicas": distribution.replicas,
+        },
     )
     jobs_run = 0
     while not stop.is_set() and (max_jobs is None or jobs_run < max_jobs):
+        touch_liveness_file(settings)
         job = stores.jobs.claim_next_job(
             worker_id, settings.heartbeat_timeout_seconds, settings.max_job_attempts
         )
@@ -73,19 +78,19 @@ def run_worker(
                 break
             stop.wait(settings.worker_poll_seconds)
             continue
-        with Heartbeat(stores.jobs, job.id, worker_id, settings.heartbeat_seconds):
+        with Heartbeat(stores.jobs, job.id, worker_id, settings):
             run_job(job, settings, stores)
         jobs_run += 1
     return jobs_run
 
 
 def run_job(job: Job, settings: Settings, stores: Stores) -> None:
-    log = job_logger("worker", job.id)
-    log.info("job started", extra={"attempt": job.attempts, "params": job.params})
+    job_log = job_logger("worker", job.id)
+    job_log.info("job started", extra={"attempt": job.attempts, "params": job.params})
     try:
         model = train_job(job, settings, stores)
     except Exception as error:
-        log.exception("job failed")
+        job_log.exception("job failed")
         stores.jobs.finish_job(job.id, JobStatus.FAILED, error=error)
         return
     stores.jobs.finish_job(
@@ -95,4 +100,4 @@ def run_job(job: Job, settings: Settings, stores: Stores) -> None:
         test_accuracy=model.metrics["test_accuracy"],
         test_loss=model.metrics["test_loss"],
     )
-    log.info("job succeeded", extra={"model_id": model.id, "metrics": model.metrics})
+    job_log.info("job succeeded", extra={"model_id": model.id, "metrics": model.metrics})

@@ -40,7 +40,12 @@ async def create_dataset(
     try:
         dataset = await run_in_threadpool(
             register_dataset_archive,
-            upload, file.filename or "archive", name, size, settings, services.datasets,
+            upload,
+            file.filename or "archive",
+            name,
+            size,
+            settings,
+            services.datasets,
         )
     finally:
         upload.unlink(missing_ok=True)

@@ -15,6 +15,4 @@ def read_health(services: ServicesDep) -> Health:
     with services.sessions() as session:
         session.execute(text("SELECT 1"))
     supervisor = services.supervisor
-    return Health(
-        status="ok", database="ok", worker=supervisor.state if supervisor else "external"
-    )
+    return Health(status="ok", database="ok", worker=supervisor.state if supervisor else "external")

@@ -14,9 +14,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 def to_job_public(job: Job, request: Request) -> JobPublic:
     error = (
-        JobError(type=job.error_type, message=job.error_message or "")
-        if job.error_type
-        else None
+        JobError(type=job.error_type, message=job.error_message or "") if job.error_type else None
     )
     return JobPublic(
         id=job.id,

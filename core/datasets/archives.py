@@ -125,8 +125,4 @@ def _checked_name(raw: str, budget: _Budget) -> PurePosixPath | None:
 
 def _is_ignored(name: PurePosixPath) -> bool:
     # Folders and files that archiving tools add on their own.
-    return (
-        name.name in IGNORED_NAMES
-        or name.name.startswith("._")
-        or "__MACOSX" in name.parts
-    )
+    return name.name in IGNORED_NAMES or name.name.startswith("._") or "__MACOSX" in name.parts

@@ -8,6 +8,7 @@ import io
 import pickle
 import tarfile
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _read_batch(archive: tarfile.TarFile, name: str) -> tuple[np.ndarray, np.nda
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """CIFAR-10's batches are pickles of numpy arrays; refuse every other global."""
 
-    ALLOWED = {
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),

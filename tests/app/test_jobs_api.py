@@ -84,6 +84,15 @@ def test_health_reports_database_and_worker(client):
 def test_openapi_documents_every_route(client):
     paths = client.get("/openapi.json").json()["paths"]
 
-    for path in ["/train", "/jobs", "/jobs/{job_id}", "/predict", "/models", "/models/{model_id}",
-                 "/datasets", "/datasets/{dataset_id}", "/healthz"]:
+    for path in [
+        "/train",
+        "/jobs",
+        "/jobs/{job_id}",
+        "/predict",
+        "/models",
+        "/models/{model_id}",
+        "/datasets",
+        "/datasets/{dataset_id}",
+        "/healthz",
+    ]:
         assert path in paths

@@ -67,8 +67,12 @@ def test_any_image_size_and_mode_is_accepted(client, make_model):
     ("files", "data", "status", "type_"),
     [
         ({"file": ("e.jpg", b"", "image/jpeg")}, {}, 422, "validation_error"),
-        ({"file": ("n.txt", b"hello, not an image", "text/plain")}, {}, 415,
-         "unsupported_media_type"),
+        (
+            {"file": ("n.txt", b"hello, not an image", "text/plain")},
+            {},
+            415,
+            "unsupported_media_type",
+        ),
         ({"file": ("t.jpg", None, "image/jpeg")}, {}, 422, "validation_error"),  # truncated
         ({"other": ("x.jpg", b"x", "image/jpeg")}, {}, 422, "validation_error"),  # no `file`
         ({"file": ("s.jpg", "ok", "image/jpeg")}, {"model": "nope"}, 404, "not_found"),
@@ -90,7 +94,9 @@ def test_bad_uploads_get_clear_errors_and_the_server_keeps_serving(
     assert response.status_code == status, response.text
     assert response.json()["type"] == type_
     assert isinstance(response.json()["detail"], str)
-    assert client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}).status_code == 200
+    assert (
+        client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}).status_code == 200
+    )
 
 
 def test_upload_over_the_limit_is_413(settings, make_model):

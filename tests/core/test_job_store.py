@@ -124,7 +124,9 @@ def test_record_epoch_keeps_each_epoch_once(make_job, job_store: JobStore):
 
 def test_finish_job_records_outcome(make_job, job_store: JobStore):
     ok, bad = make_job(), make_job()
-    job_store.finish_job(ok.id, JobStatus.SUCCEEDED, model_id="m1", test_accuracy=0.7, test_loss=0.9)
+    job_store.finish_job(
+        ok.id, JobStatus.SUCCEEDED, model_id="m1", test_accuracy=0.7, test_loss=0.9
+    )
     job_store.finish_job(bad.id, JobStatus.FAILED, error=RuntimeError("out of memory"))
 
     done = job_store.get_job(ok.id)

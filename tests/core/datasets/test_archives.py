@@ -103,7 +103,9 @@ def test_not_an_archive_is_unsupported(tmp_path: Path):
 
 
 def test_truncated_archive_is_refused(tmp_path: Path):
-    archive = _tar(tmp_path / "a.tar.gz", [_file("train/cat/1.jpg")], {"train/cat/1.jpg": b"x" * 5000})
+    archive = _tar(
+        tmp_path / "a.tar.gz", [_file("train/cat/1.jpg")], {"train/cat/1.jpg": b"x" * 5000}
+    )
     data = archive.read_bytes()
     archive.write_bytes(data[: len(data) // 2])
 

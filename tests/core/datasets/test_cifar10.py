@@ -35,7 +35,9 @@ def _batch(split: str, offset: int) -> dict[bytes, object]:
 def cifar_format_archive(tmp_path_factory) -> tuple[Path, str]:
     """A small archive in the official python-pickle layout."""
     path = tmp_path_factory.mktemp("mirror") / ARCHIVE_NAME
-    batches = {f"cifar-10-batches-py/data_batch_{i}": _batch("train", (i - 1) * 2) for i in range(1, 6)}
+    batches = {
+        f"cifar-10-batches-py/data_batch_{i}": _batch("train", (i - 1) * 2) for i in range(1, 6)
+    }
     batches["cifar-10-batches-py/test_batch"] = _batch("test", 0)
     with tarfile.open(path, "w:gz") as archive:
         for name, batch in batches.items():

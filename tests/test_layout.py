@@ -1,0 +1,33 @@
+"""The layering the project relies on: the worker never loads FastAPI, the app loads
+TensorFlow only when a prediction needs it."""
+
+import subprocess
+import sys
+
+from tests.samples import REPO_ROOT
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    return set(result.stdout.split())
+
+
+def test_worker_does_not_import_fastapi():
+    loaded = _loaded_after("import worker.loop, worker.training, worker.__main__")
+
+    assert "fastapi" not in loaded and "starlette" not in loaded
+    assert "keras" in loaded  # the worker is where training lives
+
+
+def test_app_does_not_import_tensorflow_until_a_prediction():
+    loaded = _loaded_after(
+        "from app.main import create_app\n"
+        "from core.settings import Settings\n"
+        "create_app(Settings(data_dir='/tmp/layout-probe', start_worker=False))"
+    )
+
+    assert "fastapi" in loaded
+    assert "tensorflow" not in loaded and "keras" not in loaded
