@@ -58,6 +58,7 @@ class Predictor:
                 return self._cache[record.id]
             import keras
 
+            import models.layers  # noqa: F401  registers the custom layers saved models use
             from core.gpu_memory import enable_gpu_memory_growth
 
             enable_gpu_memory_growth()

@@ -136,6 +136,9 @@ class JobStore:
     def record_devices(self, job_id: str, devices: list[str], replicas: int) -> None:
         self._update(job_id, devices=devices, replicas=replicas)
 
+    def record_runtime(self, job_id: str, runtime: dict[str, Any]) -> None:
+        self._update(job_id, runtime=runtime)
+
     def record_progress(self, job_id: str, progress: dict[str, Any]) -> None:
         self._update(job_id, progress=progress, heartbeat_at=utc_now())
 

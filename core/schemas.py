@@ -1,5 +1,6 @@
 """Request and response bodies, shared by the app (validation, OpenAPI) and the worker."""
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -7,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.status import JobStatus
 from models import ARCHITECTURES, get_architecture
-from models.recipe import OptimizerName
+from models.recipe import JitCompile, MixedPrecision, OptimizerName, ScheduleName
 
 DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["cifar10"])]
 
@@ -19,16 +20,37 @@ class TrainRequest(BaseModel):
 
     dataset: DatasetId = Field("cifar10", description="Dataset id: `cifar10` or an uploaded one.")
     model: str = Field("seed_cnn", description="Network architecture to train.")
-    epochs: int | None = Field(
-        None, ge=1, le=1000, description="Passes over the training set (recipe: 10)."
-    )
+    epochs: int | None = Field(None, ge=1, le=1000, description="Passes over the training set.")
     batch_size: int | None = Field(
-        None, ge=1, le=65536, description="Global batch, split across replicas (recipe: 32)."
+        None, ge=1, le=65536, description="Global batch, split across replicas."
     )
-    learning_rate: float | None = Field(
-        None, gt=0, le=10, description="Optimizer step size (recipe: 0.001)."
+    learning_rate: float | None = Field(None, gt=0, le=100, description="Peak step size.")
+    optimizer: OptimizerName | None = None
+    momentum: float | None = Field(None, ge=0, lt=1, description="SGD's Nesterov momentum.")
+    weight_decay: float | None = Field(
+        None, ge=0, le=1, description="Decoupled: each step multiplies weights by 1 - lr*decay."
     )
-    optimizer: OptimizerName | None = Field(None, description="Optimizer (recipe: adam).")
+    label_smoothing: float | None = Field(None, ge=0, le=0.5)
+    lr_schedule: ScheduleName | None = Field(
+        None, description="`warmup_linear_decay`: per batch, up to the peak, then down."
+    )
+    warmup_fraction: float | None = Field(
+        None, ge=0, le=0.9, description="Share of the steps spent warming up."
+    )
+    flip: bool | None = Field(None, description="Random horizontal flips while training.")
+    translate: int | None = Field(
+        None, ge=0, le=16, description="Random shifts of up to this many pixels while training."
+    )
+    tta: bool | None = Field(
+        None, description="Evaluate on each test image and its mirror image, averaged."
+    )
+    mixed_precision: MixedPrecision | None = Field(
+        None, description="`auto`: bfloat16 compute on GPUs, float32 elsewhere."
+    )
+    jit_compile: JitCompile | None = Field(None, description="XLA compilation of the step.")
+    steps_per_execution: int | None = Field(
+        None, ge=1, le=10000, description="Training steps run per call into the backend."
+    )
     validation_split: float = Field(
         0.1,
         ge=0,
@@ -50,17 +72,21 @@ class TrainRequest(BaseModel):
         return name
 
     def resolve(self, seed: int) -> "TrainParams":
+        """Every parameter: the request's where given, else the network's recipe."""
         recipe = get_architecture(self.model).recipe
+        from_recipe = {
+            field.name: getattr(self, field.name)
+            if getattr(self, field.name) is not None
+            else getattr(recipe, field.name)
+            for field in dataclasses.fields(recipe)
+        }
         return TrainParams(
             dataset=self.dataset,
             model=self.model,
-            epochs=self.epochs or recipe.epochs,
-            batch_size=self.batch_size or recipe.batch_size,
-            learning_rate=self.learning_rate or recipe.learning_rate,
-            optimizer=self.optimizer or recipe.optimizer,
             validation_split=self.validation_split,
             shuffle=self.shuffle,
             seed=self.seed if self.seed is not None else seed,
+            **from_recipe,
         )
 
 
@@ -73,6 +99,17 @@ class TrainParams(BaseModel):
     batch_size: int
     learning_rate: float
     optimizer: OptimizerName
+    momentum: float
+    weight_decay: float
+    label_smoothing: float
+    lr_schedule: ScheduleName
+    warmup_fraction: float
+    flip: bool
+    translate: int
+    tta: bool
+    mixed_precision: MixedPrecision
+    jit_compile: JitCompile
+    steps_per_execution: int
     validation_split: float
     shuffle: bool
     seed: int
@@ -99,6 +136,16 @@ class EpochMetrics(BaseModel):
     seconds: float
 
 
+class Runtime(BaseModel):
+    backend: str = Field(description="Keras backend: `tensorflow` or `jax`.")
+    dtype_policy: str = Field(description="`float32`, `mixed_bfloat16` or `mixed_float16`.")
+    jit_compile: bool | str
+    steps_per_execution: int
+    compile_seconds: float = Field(description="Tracing and compiling the train and test steps.")
+    training_seconds: float = Field(description="Training and validation, compiling excluded.")
+    images_per_second: float = Field(description="Training images per second, compiling excluded.")
+
+
 class JobError(BaseModel):
     type: str
     message: str
@@ -116,6 +163,9 @@ class JobPublic(BaseModel):
     history: list[EpochMetrics]
     devices: list[str] | None = Field(description="Devices MirroredStrategy trained on.")
     replicas: int | None
+    runtime: Runtime | None = Field(
+        description="How the job ran: backend, precision, compilation, and its timings."
+    )
     attempts: int
     created_at: datetime
     started_at: datetime | None

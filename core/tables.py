@@ -53,6 +53,7 @@ class Job(Base):
     progress: Mapped[dict[str, Any] | None]
     devices: Mapped[list[Any] | None]
     replicas: Mapped[int | None]
+    runtime: Mapped[dict[str, Any] | None]
     error_type: Mapped[str | None] = mapped_column(String(200))
     error_message: Mapped[str | None] = mapped_column(Text)
     model_id: Mapped[str | None] = mapped_column(String(32))

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models import seed_cnn
+from models import airbench, seed_cnn
 from models.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -27,6 +27,12 @@ ARCHITECTURES: dict[str, Architecture] = {
         description="Three-convolution CNN from the TensorFlow CIFAR-10 tutorial.",
         build=seed_cnn.build_seed_cnn,
         recipe=seed_cnn.RECIPE,
+    ),
+    "airbench": Architecture(
+        name="airbench",
+        description="Fast BN conv net (widths 64/256/256) with airbench94's recipe.",
+        build=airbench.build_airbench,
+        recipe=airbench.RECIPE,
     ),
 }
 

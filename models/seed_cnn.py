@@ -7,7 +7,10 @@ from models.recipe import Recipe
 if TYPE_CHECKING:
     import keras
 
-RECIPE = Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=10)
+# Exactly the seed program's: no augmentation, float32 everywhere.
+RECIPE = Recipe(
+    optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=10, mixed_precision="off"
+)
 
 
 def build_seed_cnn(input_shape: tuple[int, int, int], num_classes: int) -> "keras.Model":

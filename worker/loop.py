@@ -15,9 +15,9 @@ from core.model_store import ModelStore
 from core.settings import Settings
 from core.status import JobStatus
 from core.tables import Job
+from worker.distribution import get_distribution
 from worker.heartbeat import Heartbeat
 from worker.liveness import touch_liveness_file
-from worker.strategy import get_distribution
 from worker.training import Stores, train_job
 
 log = logging.getLogger("worker")

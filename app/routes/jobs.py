@@ -28,6 +28,7 @@ def to_job_public(job: Job, request: Request) -> JobPublic:
         history=[EpochMetrics.model_validate(epoch) for epoch in job.history],
         devices=job.devices,
         replicas=job.replicas,
+        runtime=job.runtime,
         attempts=job.attempts,
         created_at=job.created_at,
         started_at=job.started_at,

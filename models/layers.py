@@ -1,0 +1,111 @@
+"""Custom layers, losses and schedules of the networks, written with `keras.ops` only so they
+run inside the compiled step on any backend, and registered so saved models load safely."""
+
+import keras
+from keras import ops
+
+PACKAGE = "keras_train_serve"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RandomFlipTranslate(keras.layers.Layer):
+    """Training-time augmentation on the accelerator: a random horizontal flip, and a random
+    translation by up to `pixels` (reflect-padded), drawn per image. Identity at inference.
+
+    Whole-batch gathers rather than an affine transform per image: Keras' RandomTranslation made
+    each GPU epoch 80 times slower in the measurements behind this project's dataset notes.
+    """
+
+    def __init__(self, flip: bool = True, pixels: int = 2, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.flip = flip
+        self.pixels = pixels
+        self.seed = seed
+        self._seeds = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        batch = ops.shape(images)[0]
+        if self.flip:
+            flipped = keras.random.uniform((batch, 1, 1, 1), seed=self._seeds) < 0.5
+            images = ops.where(flipped, ops.flip(images, axis=2), images)
+        if self.pixels:
+            images = self._translate(images, batch)
+        return images
+
+    def _translate(self, images, batch):
+        pad = self.pixels
+        height, width = images.shape[1], images.shape[2]
+        padded = ops.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
+        dy = keras.random.randint((batch, 1), 0, 2 * pad + 1, seed=self._seeds)
+        dx = keras.random.randint((batch, 1), 0, 2 * pad + 1, seed=self._seeds)
+        rows = dy + ops.arange(height)[None, :]
+        cols = dx + ops.arange(width)[None, :]
+        padded = ops.take_along_axis(padded, rows[:, :, None, None], axis=1)
+        return ops.take_along_axis(padded, cols[:, None, :, None], axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "flip": self.flip, "pixels": self.pixels, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SparseCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy from logits, with label smoothing (Keras' own sparse
+    loss has none)."""
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        classes = ops.shape(y_pred)[-1]
+        labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        one_hot = ops.one_hot(labels, classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, from_logits=True, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Stepped per batch: linear from `start_factor`·peak up to the peak over the first
+    `warmup_fraction` of the steps, then linear down to `end_factor`·peak at the last step."""
+
+    def __init__(
+        self,
+        peak: float,
+        total_steps: int,
+        warmup_fraction: float,
+        start_factor: float = 0.2,
+        end_factor: float = 0.07,
+    ):
+        self.peak = peak
+        self.total_steps = total_steps
+        self.warmup_fraction = warmup_fraction
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warmup = max(1.0, self.total_steps * self.warmup_fraction)
+        decay = max(1.0, self.total_steps - warmup)
+        rising = self.start_factor + (1.0 - self.start_factor) * step / warmup
+        falling = 1.0 - (1.0 - self.end_factor) * (step - warmup) / decay
+        factor = ops.where(step < warmup, rising, ops.maximum(falling, self.end_factor))
+        return self.peak * factor
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_fraction": self.warmup_fraction,
+            "start_factor": self.start_factor,
+            "end_factor": self.end_factor,
+        }

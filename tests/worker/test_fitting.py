@@ -1,0 +1,74 @@
+"""The shared training path with the fast recipe's options, on real CIFAR-10 images."""
+
+import numpy as np
+import pytest
+
+from core.datasets.archives import ArchiveLimits
+from core.datasets.image_folder import import_image_folder_archive
+from core.schemas import TrainRequest
+from worker.distribution import get_distribution
+from worker.fitting import evaluate, fit_and_evaluate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def arrays(make_archive):
+    archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
+    limits = ArchiveLimits(10_000, 10**8)
+    return import_image_folder_archive(archive, limits, 10**6, 64).arrays
+
+
+def test_airbench_recipe_trains_with_augmentation_tta_and_reports_timings(arrays):
+    params = TrainRequest(model="airbench", epochs=2, batch_size=32, seed=5).resolve(seed=0)
+    assert (params.flip, params.translate, params.tta) == (True, 2, True)
+
+    outcome = fit_and_evaluate(params, arrays, get_distribution(0))
+
+    runtime = outcome.runtime
+    assert runtime["backend"] == "tensorflow"
+    assert runtime["dtype_policy"] == "float32"  # "auto" is float32 without a GPU
+    assert runtime["compile_seconds"] > 0 and runtime["training_seconds"] > 0
+    assert runtime["images_per_second"] > 0
+    assert 0 <= outcome.test_accuracy <= 1 and outcome.test_loss > 0
+    assert outcome.model.get_layer("augment").pixels == 2
+
+
+def test_explicit_options_are_applied_and_reported(arrays):
+    request = TrainRequest(
+        model="seed_cnn",
+        epochs=1,
+        batch_size=16,
+        mixed_precision="bfloat16",
+        jit_compile="off",
+        steps_per_execution=4,
+        seed=1,
+    )
+
+    outcome = fit_and_evaluate(request.resolve(seed=0), arrays, get_distribution(0))
+
+    runtime = outcome.runtime
+    assert runtime["dtype_policy"] == "mixed_bfloat16"
+    assert runtime["jit_compile"] is False and runtime["steps_per_execution"] == 4
+    assert outcome.model.get_layer("logits").compute_dtype == "bfloat16"
+
+
+def test_flip_tta_averages_logits_of_image_and_mirror():
+    import keras
+
+    # Logits that are just the left and right halves' mean brightness: a mirror swaps them.
+    inputs = keras.Input((2, 2, 1))
+    halves = keras.layers.Lambda(
+        lambda x: keras.ops.stack(
+            [keras.ops.mean(x[:, :, 0, 0], axis=1), keras.ops.mean(x[:, :, 1, 0], axis=1)], axis=1
+        )
+    )(inputs)
+    model = keras.Model(inputs, halves)
+    x = np.array([[[[1.0], [0.0]], [[1.0], [0.0]]]], dtype="float32")  # bright on the left
+
+    plain_accuracy, _ = evaluate(model, x, np.array([0]), tta=False)
+    tta_accuracy, tta_loss = evaluate(model, x, np.array([0]), tta=True)
+
+    assert plain_accuracy == 1.0
+    assert tta_loss == pytest.approx(np.log(2))  # averaged logits are equal: 50/50
+    assert tta_accuracy == 1.0  # argmax of a tie picks the first class

@@ -1,0 +1,122 @@
+"""Building, training and evaluating a network on arrays: the one code path that the worker
+and the benchmarks share, on either Keras backend."""
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from core.datasets.arrays import DatasetArrays
+from core.schemas import TrainParams
+from models import get_architecture
+from models.layers import RandomFlipTranslate, SparseCrossentropy
+from worker.clock import StepClock
+from worker.distribution import Distribution
+from worker.optimizers import make_optimizer
+
+PREDICT_BATCH = 1024
+DTYPE_POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+JIT_COMPILE: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+
+
+@dataclass
+class FitOutcome:
+    model: keras.Model
+    test_accuracy: float
+    test_loss: float
+    runtime: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_and_evaluate(
+    params: TrainParams,
+    arrays: DatasetArrays,
+    distribution: Distribution,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> FitOutcome:
+    keras.utils.set_random_seed(params.seed)
+    x_train, y_train, x_val, y_val = split_validation(arrays, params)
+    policy = dtype_policy(params, distribution)
+    clock = StepClock()
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        with distribution.scope():
+            model = _build(params, arrays)
+            steps = params.epochs * math.ceil(len(y_train) / params.batch_size)
+            model.compile(
+                optimizer=make_optimizer(params, steps),
+                loss=SparseCrossentropy(params.label_smoothing),
+                metrics=["accuracy"],
+                jit_compile=JIT_COMPILE[params.jit_compile],
+                steps_per_execution=params.steps_per_execution,
+            )
+        model.fit(
+            x_train,
+            y_train,
+            batch_size=params.batch_size,
+            epochs=params.epochs,
+            validation_data=(x_val, y_val),
+            shuffle=params.shuffle,
+            callbacks=[clock, *(callbacks or [])],
+            verbose=0,
+        )
+        test_accuracy, test_loss = evaluate(model, arrays.x_test, arrays.y_test, params.tta)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    train_seconds = max(1e-9, clock.train_phase_seconds - clock.train_compile_seconds)
+    runtime = {
+        "backend": distribution.backend,
+        "dtype_policy": policy,
+        "jit_compile": JIT_COMPILE[params.jit_compile],
+        "steps_per_execution": params.steps_per_execution,
+        "compile_seconds": clock.compile_seconds,
+        "training_seconds": clock.fit_seconds - clock.compile_seconds,
+        "images_per_second": len(y_train) * params.epochs / train_seconds,
+    }
+    return FitOutcome(model, test_accuracy, test_loss, runtime)
+
+
+def dtype_policy(params: TrainParams, distribution: Distribution) -> str:
+    if params.mixed_precision == "auto":
+        return "mixed_bfloat16" if distribution.has_gpu else "float32"
+    return DTYPE_POLICIES[params.mixed_precision]
+
+
+def _build(params: TrainParams, arrays: DatasetArrays) -> keras.Model:
+    network = get_architecture(params.model).build(arrays.image_shape, len(arrays.class_names))
+    if not (params.flip or params.translate):
+        return network
+    # Augmentation is a layer of the trained model, so it runs inside the compiled step on the
+    # accelerator; at inference it passes images through unchanged.
+    inputs = keras.Input(shape=arrays.image_shape, name="pixels")
+    augmented = RandomFlipTranslate(params.flip, params.translate, params.seed, name="augment")(
+        inputs
+    )
+    return keras.Model(inputs, network(augmented), name=network.name)
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, tta: bool) -> tuple[float, float]:
+    """Accuracy and cross-entropy on (x, y); with `tta`, logits averaged with the mirror's."""
+    logits = model.predict(x, batch_size=PREDICT_BATCH, verbose=0).astype(np.float64)
+    if tta:
+        mirrored = model.predict(x[:, :, ::-1], batch_size=PREDICT_BATCH, verbose=0)
+        logits = (logits + mirrored.astype(np.float64)) / 2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probabilities[np.arange(len(y)), y].mean()
+    accuracy = (logits.argmax(axis=1) == y).mean()
+    return float(accuracy), float(loss)
+
+
+def split_validation(
+    arrays: DatasetArrays, params: TrainParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out a seeded share of train for validation; with none, validate on test."""
+    if params.validation_split == 0:
+        return arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test
+    order = np.random.default_rng(params.seed).permutation(len(arrays.y_train))
+    held = max(1, int(len(order) * params.validation_split))
+    val, train = order[:held], order[held:]
+    return arrays.x_train[train], arrays.y_train[train], arrays.x_train[val], arrays.y_train[val]
