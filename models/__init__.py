@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models import airbench, seed_cnn
+from models import airbench, quick_cnn, seed_cnn
 from models.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -33,6 +33,12 @@ ARCHITECTURES: dict[str, Architecture] = {
         description="Fast BN conv net (widths 64/256/256) with airbench94's recipe.",
         build=airbench.build_airbench,
         recipe=airbench.RECIPE,
+    ),
+    "quick_cnn": Architecture(
+        name="quick_cnn",
+        description="Small BN conv net (widths 32/64/128): the fast recipe sized for CPUs.",
+        build=quick_cnn.build_quick_cnn,
+        recipe=quick_cnn.RECIPE,
     ),
 }
 

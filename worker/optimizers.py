@@ -3,6 +3,7 @@
 import keras
 
 from core.schemas import TrainParams
+from models.layers import WarmupLinearDecay
 
 
 def make_optimizer(params: TrainParams, total_steps: int) -> keras.optimizers.Optimizer:
@@ -26,6 +27,4 @@ def _schedule(
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     if params.lr_schedule == "constant":
         return params.learning_rate
-    from models.layers import WarmupLinearDecay
-
     return WarmupLinearDecay(params.learning_rate, total_steps, params.warmup_fraction)

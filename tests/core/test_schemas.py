@@ -43,3 +43,13 @@ def test_bad_values_name_the_field_and_the_allowed_range(field, value, expected)
 def test_unknown_fields_are_refused():
     with pytest.raises(ValidationError, match="epoch"):
         TrainRequest.model_validate({"epoch": 3})
+
+
+def test_each_network_brings_its_own_recipe():
+    airbench = TrainRequest(model="airbench").resolve(seed=0)
+    quick = TrainRequest(model="quick_cnn", translate=2).resolve(seed=0)
+
+    assert (airbench.optimizer, airbench.batch_size, airbench.label_smoothing) == ("sgd", 1024, 0.2)
+    assert (airbench.flip, airbench.translate, airbench.tta) == (True, 2, True)
+    assert airbench.lr_schedule == "warmup_linear_decay"
+    assert (quick.batch_size, quick.epochs, quick.translate) == (256, 3, 2)  # override kept
