@@ -17,7 +17,7 @@ PREPROCESSING = {
     "input": "RGB pixels, 0-255, shape (height, width, 3)",
     "color": "RGB: grayscale, palette, alpha and CMYK images are converted, alpha over white",
     "resize": "bilinear, to the input shape",
-    "scaling": "inside the model (Rescaling 1/255)",
+    "scaling": "inside the model (its own rescaling or normalisation layer)",
     "output": "logits; softmax gives class probabilities",
 }
 

@@ -112,3 +112,36 @@ def test_upload_over_the_limit_is_413(settings, make_model):
 
     assert response.status_code == 413
     assert response.json()["type"] == "payload_too_large"
+
+
+def test_models_with_custom_layers_load_safely_and_predict(client, settings, sessions):
+    """A fast-recipe model carries the augmentation layer; the app must load it in safe mode."""
+    import keras
+
+    from core.model_store import ModelStore
+    from models import get_architecture
+    from models.layers import RandomFlipTranslate
+    from worker.saving import save_trained_model
+
+    network = get_architecture("quick_cnn").build((32, 32, 3), 3)
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, network(RandomFlipTranslate(True, 2, name="augment")(inputs)))
+    record = save_trained_model(
+        model,
+        settings.models_dir,
+        {
+            "job_id": "j",
+            "dataset_id": "d",
+            "architecture": "quick_cnn",
+            "class_names": ["airplane", "cat", "ship"],
+            "input_shape": [32, 32, 3],
+            "params": {},
+            "metrics": {},
+        },
+    )
+    ModelStore(sessions).add_model(record)
+
+    response = client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["model_id"] == record.id
