@@ -13,7 +13,6 @@ from core.errors import (
     DatasetUnavailableError,
     InvalidInputError,
     NotFoundError,
-    PayloadTooLargeError,
     ServiceError,
     UnsupportedMediaError,
 )
@@ -24,7 +23,6 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     ConflictError: 409,
     InvalidInputError: 422,
     UnsupportedMediaError: 415,
-    PayloadTooLargeError: 413,
     DatasetUnavailableError: 503,
 }
 

@@ -29,9 +29,5 @@ class UnsupportedMediaError(ServiceError):
     """An upload of a type the service does not read."""
 
 
-class PayloadTooLargeError(ServiceError):
-    """An upload over the configured size limit."""
-
-
 class DatasetUnavailableError(ServiceError):
     """A dataset that exists but cannot be loaded right now (e.g. no network to download it)."""
