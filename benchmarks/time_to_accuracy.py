@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true", help="run only the fast recipe")
     parser.add_argument("--cpu-replicas", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="decoded arrays (.npz)")
+    parser.add_argument(
+        "--xla-cache", type=Path, default=None, help="JAX's persistent compilation cache folder"
+    )
     args = parser.parse_args()
     # The backend is chosen before Keras is first imported.
     os.environ["KERAS_BACKEND"] = args.backend
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> None:
     from worker.fitting import fit_and_evaluate
 
     arrays = load_arrays(args.data, args.cache)
-    distribution = get_distribution(args.cpu_replicas)
+    distribution = get_distribution(args.cpu_replicas, args.xla_cache)
     print(f"backend {distribution.backend}, devices {distribution.devices}")
     print(f"{len(arrays.y_train)} training and {len(arrays.y_test)} test images")
 

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    @property
+    def xla_cache_dir(self) -> Path:
+        return self.cache_dir / "xla"
+
 
 @lru_cache
 def get_settings() -> Settings:

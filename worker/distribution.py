@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import keras
 
@@ -34,13 +35,17 @@ class Distribution:
 
 
 @cache
-def get_distribution(cpu_replicas: int) -> Distribution:
-    """Configure the devices once per process, before the backend starts them."""
+def get_distribution(cpu_replicas: int, compilation_cache: Path | None = None) -> Distribution:
+    """Configure the devices once per process, before the backend starts them.
+
+    On JAX, compiled steps are also kept in `compilation_cache`, so a later job (or worker) of
+    the same shapes skips XLA compilation.
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _tensorflow_distribution(cpu_replicas)
     if backend == "jax":
-        return _jax_distribution(cpu_replicas)
+        return _jax_distribution(cpu_replicas, compilation_cache)
     raise RuntimeError(f"The worker trains on the tensorflow or jax backend, not {backend!r}.")
 
 
@@ -69,13 +74,16 @@ def _tensorflow_distribution(cpu_replicas: int) -> Distribution:
     return Distribution("tensorflow", list(strategy.extended.worker_devices), strategy.scope)
 
 
-def _jax_distribution(cpu_replicas: int) -> Distribution:
+def _jax_distribution(cpu_replicas: int, compilation_cache: Path | None) -> Distribution:
     if cpu_replicas > 1:
         # Read when JAX starts its CPU backend, which it does lazily, on first use.
         flag = f"--xla_force_host_platform_device_count={cpu_replicas}"
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
     import jax
 
+    if compilation_cache is not None:
+        jax.config.update("jax_compilation_cache_dir", str(compilation_cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     devices = jax.devices()
     if len(devices) > 1:
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))

@@ -58,7 +58,7 @@ def run_worker(
     stores = Stores(JobStore(sessions), ModelStore(sessions), DatasetStore(sessions))
     stores.datasets.ensure_builtin_datasets()
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    distribution = get_distribution(settings.cpu_replicas)
+    distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)
     log.info(
         "worker ready",
         extra={

@@ -26,7 +26,7 @@ def train_job(job: Job, settings: Settings, stores: Stores) -> TrainedModel:
     params = TrainParams.model_validate(job.params)
     dataset = stores.datasets.get_dataset(params.dataset)
     arrays = load_dataset_arrays(dataset, settings)
-    distribution = get_distribution(settings.cpu_replicas)
+    distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)
     stores.jobs.record_devices(job.id, distribution.devices, distribution.replicas)
     reporter = ProgressReporter(
         stores.jobs, job.id, params.epochs, params.batch_size, settings.progress_interval_seconds

@@ -43,3 +43,5 @@ def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive
     assert [epoch.epoch for epoch in job.history] == [1, 2]
     model = ModelStore(sessions).get_model(job.model_id)
     assert model.metrics["backend"] == "jax" and model.metrics["replicas"] == 2
+    # Compiled steps persist for the next job of the same shapes.
+    assert any(settings.xla_cache_dir.iterdir())
