@@ -30,16 +30,11 @@ class WorkerSupervisor:
         self._settings = settings
         self._process: subprocess.Popen[bytes] | None = None
         self._task: asyncio.Task[None] | None = None
-        self.restarts = 0
 
     @property
     def state(self) -> str:
         alive = self._process is not None and self._process.poll() is None
         return "running" if alive else "restarting"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name="worker-supervisor")
@@ -59,7 +54,6 @@ class WorkerSupervisor:
             backoff = (
                 1.0 if ran_for > MAX_BACKOFF_SECONDS else min(backoff * 2, MAX_BACKOFF_SECONDS)
             )
-            self.restarts += 1
             log.error(
                 "worker exited; restarting",
                 extra={"returncode": self._process.returncode, "delay_seconds": backoff},

@@ -10,6 +10,7 @@ time (b) took to reach (a)'s final accuracy over (a)'s whole training time.
 """
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -107,8 +108,6 @@ def _compare(seed: tuple, fast: tuple) -> None:
 
 
 def _parse_override(item: str) -> tuple[str, object]:
-    import json
-
     name, _, value = item.partition("=")
     try:
         return name, json.loads(value)

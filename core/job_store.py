@@ -69,7 +69,7 @@ class JobStore:
             )
             with self._sessions.begin() as session:
                 candidate = session.execute(
-                    select(Job.id, Job.status, Job.attempts, Job.heartbeat_at)
+                    select(Job.id, Job.status, Job.attempts)
                     .where(claimable)
                     .order_by(Job.created_at, Job.id)
                     .limit(1)
@@ -77,7 +77,13 @@ class JobStore:
                 if candidate is None:
                     return None
                 if candidate.attempts >= max_attempts:
-                    self._fail_exhausted(session, candidate.id, candidate.status, max_attempts)
+                    lost = WorkerLost(
+                        f"The job's worker stopped {max_attempts} times before it finished; "
+                        "it is not started again."
+                    )
+                    _write_final_status(
+                        session, candidate.id, JobStatus.FAILED, lost, only_if=candidate.status
+                    )
                     continue
                 claimed = session.execute(
                     update(Job)
@@ -92,30 +98,14 @@ class JobStore:
                         heartbeat_at=now,
                         started_at=func.coalesce(Job.started_at, now),
                         attempts=Job.attempts + 1,
+                        progress=None,  # a reclaimed job restarts from scratch
                         updated_at=now,
                     )
                 ).rowcount
                 if claimed != 1:
                     continue
-                # A reclaimed job restarts from scratch, so its earlier history goes.
                 session.execute(delete(JobEpoch).where(JobEpoch.job_id == candidate.id))
-                session.execute(update(Job).where(Job.id == candidate.id).values(progress=None))
             return self.get_job(candidate.id)
-
-    def _fail_exhausted(
-        self, session: Session, job_id: str, status: str, max_attempts: int
-    ) -> None:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == status)
-            .values(
-                status=JobStatus.FAILED,
-                finished_at=utc_now(),
-                error_type="WorkerLost",
-                error_message=f"The job's worker stopped {max_attempts} times before it "
-                "finished; it is not started again.",
-            )
-        )
 
     def heartbeat(self, job_id: str, worker_id: str) -> bool:
         """Record that the worker is alive; False once the job is no longer this worker's."""
@@ -154,11 +144,7 @@ class JobStore:
                     set_={k: v for k, v in row.items() if k not in ("job_id", "epoch")},
                 )
             )
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(progress=progress, heartbeat_at=utc_now(), updated_at=utc_now())
-            )
+            _update_job(session, job_id, progress=progress, heartbeat_at=utc_now())
 
     def finish_job(
         self,
@@ -170,17 +156,40 @@ class JobStore:
         test_accuracy: float | None = None,
         test_loss: float | None = None,
     ) -> None:
-        """The one place a job's final status is written."""
-        assert status.is_final, status
-        values: dict[str, Any] = {"status": status, "finished_at": utc_now()}
-        if error is not None:
-            values["error_type"] = type(error).__name__
-            values["error_message"] = str(error) or repr(error)
+        outcome = {}
         if model_id is not None:
-            values.update(model_id=model_id, test_accuracy=test_accuracy, test_loss=test_loss)
-        self._update(job_id, **values)
+            outcome = {"model_id": model_id, "test_accuracy": test_accuracy, "test_loss": test_loss}
+        with self._sessions.begin() as session:
+            _write_final_status(session, job_id, status, error, **outcome)
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self._sessions.begin() as session:
-            values.setdefault("updated_at", utc_now())
-            session.execute(update(Job).where(Job.id == job_id).values(**values))
+            _update_job(session, job_id, **values)
+
+
+class WorkerLost(Exception):
+    """A job's worker stopped heartbeating too many times."""
+
+
+def _update_job(session: Session, job_id: str, **values: Any) -> None:
+    values.setdefault("updated_at", utc_now())
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def _write_final_status(
+    session: Session,
+    job_id: str,
+    status: JobStatus,
+    error: BaseException | None = None,
+    only_if: str | None = None,
+    **outcome: Any,
+) -> None:
+    """The one place a job's final status is written; `only_if` guards against a race."""
+    assert status.is_final, status
+    values: dict[str, Any] = {"status": status, "finished_at": utc_now(), **outcome}
+    if error is not None:
+        values["error_type"] = type(error).__name__
+        values["error_message"] = str(error) or repr(error)
+    condition = [Job.id == job_id] + ([Job.status == only_if] if only_if else [])
+    values.setdefault("updated_at", utc_now())
+    session.execute(update(Job).where(*condition).values(**values))

@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 from core.job_store import JobStore
 from worker.progress import ProgressReporter
 
@@ -14,31 +16,29 @@ class CountingJobStore(JobStore):
         super().record_progress(job_id, progress)
 
 
-def _reporter(store, job_id, interval):
-    reporter = ProgressReporter(store, job_id, epochs=2, batch_size=10, interval=interval)
-    reporter.set_params({"steps": 100, "epochs": 2})
-    return reporter
-
-
-def test_progress_writes_are_throttled_within_an_epoch(sessions, make_job):
+@pytest.fixture
+def started(sessions, make_job):
+    """A 2-epoch job of 100 steps each, its reporter at the start of epoch 1."""
     store = CountingJobStore(sessions)
     job = make_job(epochs=2)
-    reporter = _reporter(store, job.id, interval=60)
-
+    reporter = ProgressReporter(store, job.id, epochs=2, batch_size=10, interval=60)
+    reporter.set_params({"steps": 100, "epochs": 2})
     reporter.on_train_begin()
     reporter.on_epoch_begin(0)
+    return store, job, reporter
+
+
+def test_progress_writes_are_throttled_within_an_epoch(started):
+    store, _, reporter = started
+
     for batch in range(100):
         reporter.on_train_batch_end(batch)
 
     assert store.progress_writes == 2  # training start, then the first batch; the rest wait
 
 
-def test_epoch_end_always_records_history_and_progress(sessions, make_job):
-    store = CountingJobStore(sessions)
-    job = make_job(epochs=2)
-    reporter = _reporter(store, job.id, interval=60)
-    reporter.on_train_begin()
-    reporter.on_epoch_begin(0)
+def test_epoch_end_always_records_history_and_progress(started):
+    store, job, reporter = started
     time.sleep(0.01)
     reporter.on_train_batch_end(49)
 
@@ -52,12 +52,8 @@ def test_epoch_end_always_records_history_and_progress(sessions, make_job):
     assert progress["images_per_second"] > 0 and progress["eta_seconds"] > 0
 
 
-def test_non_finite_metrics_are_stored_as_missing(sessions, make_job):
-    store = CountingJobStore(sessions)
-    job = make_job(epochs=2)
-    reporter = _reporter(store, job.id, interval=60)
-    reporter.on_train_begin()
-    reporter.on_epoch_begin(0)
+def test_non_finite_metrics_are_stored_as_missing(started):
+    store, job, reporter = started
 
     reporter.on_epoch_end(0, {"loss": float("nan"), "accuracy": 0.1})
 
