@@ -13,8 +13,11 @@ run: $(RUN_DEPS) ## Start the API on 127.0.0.1:8000 with a supervised worker
 worker: $(RUN_DEPS) ## Run a standalone training worker (when START_WORKER=false)
 	$(BIN)/python -m worker
 
+# The store's tests also run on PostgreSQL: a local server is installed and started for them
+# (.ci/start-postgres; needs root or sudo). `TEST_POSTGRES_URL= make test` skips them.
 test: $(DEV_DEPS) ## Install what the tests need and run them
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL-$$(.ci/start-postgres || true)}" \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_DEPS) ## Lint and check formatting
 	$(BIN)/ruff check .

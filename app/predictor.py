@@ -51,6 +51,11 @@ class Predictor:
             ],
         )
 
+    def forget(self, model_id: str) -> None:
+        """Drop a deleted model from memory."""
+        with self._lock:
+            self._cache.pop(model_id, None)
+
     def _load(self, record: TrainedModel) -> LoadedModel:
         with self._lock:
             if record.id in self._cache:

@@ -3,8 +3,8 @@
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.migrate import upgrade_database
 from core.settings import Settings
-from core.tables import Base
 
 SessionFactory = sessionmaker[Session]
 
@@ -27,7 +27,7 @@ def create_db_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _enable_sqlite_concurrency)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+    upgrade_database(engine)
     return engine
 
 

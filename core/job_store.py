@@ -10,9 +10,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.db import SessionFactory
-from core.errors import NotFoundError
+from core.errors import ConflictError, NotFoundError
 from core.schemas import TrainParams
-from core.status import JobStatus
+from core.status import FINAL_STATUSES, JobStatus
 from core.tables import Job, JobEpoch, utc_now
 
 
@@ -58,7 +58,10 @@ class JobStore:
         """Take the oldest queued job, or a running one whose worker stopped heartbeating.
 
         The claim is one conditional UPDATE whose row count is checked, so two workers racing
-        for the same row cannot both win; the loser simply tries the next candidate.
+        for the same row cannot both win; the loser simply tries the next candidate. On
+        PostgreSQL the candidate is also read `FOR UPDATE SKIP LOCKED`, so racing workers pass
+        over each other's rows instead of waiting for them. A reclaimed job keeps its history:
+        its new worker resumes it from its last checkpoint.
         """
         while True:
             now = utc_now()
@@ -69,13 +72,20 @@ class JobStore:
             )
             with self._sessions.begin() as session:
                 candidate = session.execute(
-                    select(Job.id, Job.status, Job.attempts)
+                    select(Job.id, Job.status, Job.attempts, Job.cancel_requested_at)
                     .where(claimable)
                     .order_by(Job.created_at, Job.id)
                     .limit(1)
+                    .with_for_update(skip_locked=True)
                 ).first()
                 if candidate is None:
                     return None
+                if candidate.cancel_requested_at is not None:
+                    # Its worker died before it could stop it; nothing is left to stop.
+                    _write_final_status(
+                        session, candidate.id, JobStatus.CANCELLED, only_if=candidate.status
+                    )
+                    continue
                 if candidate.attempts >= max_attempts:
                     lost = WorkerLost(
                         f"The job's worker stopped {max_attempts} times before it finished; "
@@ -98,14 +108,86 @@ class JobStore:
                         heartbeat_at=now,
                         started_at=func.coalesce(Job.started_at, now),
                         attempts=Job.attempts + 1,
-                        progress=None,  # a reclaimed job restarts from scratch
                         updated_at=now,
                     )
                 ).rowcount
-                if claimed != 1:
-                    continue
-                session.execute(delete(JobEpoch).where(JobEpoch.job_id == candidate.id))
-            return self.get_job(candidate.id)
+            if claimed == 1:
+                return self.get_job(candidate.id)
+
+    def request_cancel(self, job_id: str) -> Job:
+        """Cancel a queued job at once; ask a running one's worker to stop it."""
+        with self._sessions.begin() as session:
+            cancelled_now = _write_final_status(
+                session, job_id, JobStatus.CANCELLED, only_if=JobStatus.QUEUED
+            )
+            if not cancelled_now:
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == job_id,
+                        Job.status == JobStatus.RUNNING,
+                        Job.cancel_requested_at.is_(None),
+                    )
+                    .values(cancel_requested_at=utc_now(), updated_at=utc_now())
+                )
+        job = self.get_job(job_id)
+        if cancelled_now:
+            return job
+        if JobStatus(job.status).is_final:
+            raise ConflictError(
+                f"Job {job_id!r} has already {job.status}; only queued or running jobs can be "
+                "cancelled."
+            )
+        return job
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        with self._sessions() as session:
+            requested = session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id))
+            return requested is not None
+
+    def requeue_job(self, job_id: str, worker_id: str) -> bool:
+        """Hand a running job back to the queue (its worker is stopping) to be resumed later."""
+        with self._sessions.begin() as session:
+            return (
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == job_id,
+                        Job.worker_id == worker_id,
+                        Job.status == JobStatus.RUNNING,
+                    )
+                    .values(
+                        status=JobStatus.QUEUED,
+                        worker_id=None,
+                        heartbeat_at=None,
+                        # A clean hand-back is not a lost worker: it does not use up an attempt.
+                        attempts=Job.attempts - 1,
+                        updated_at=utc_now(),
+                    )
+                ).rowcount
+                == 1
+            )
+
+    def delete_job(self, job_id: str) -> None:
+        """Remove a finished job's record and history; queued and running jobs are kept."""
+        with self._sessions.begin() as session:
+            finished = [Job.id == job_id, Job.status.in_([s.value for s in FINAL_STATUSES])]
+            if session.scalar(select(func.count()).select_from(Job).where(*finished)):
+                session.execute(delete(JobEpoch).where(JobEpoch.job_id == job_id))
+                session.execute(delete(Job).where(*finished))
+                return
+        job = self.get_job(job_id)
+        raise ConflictError(
+            f"Job {job_id!r} is {job.status}; cancel it (POST /jobs/{job_id}/cancel) and delete it "
+            "once it has stopped."
+        )
+
+    def discard_epochs_after(self, job_id: str, epoch: int) -> None:
+        """Forget epochs past a checkpoint, which a resumed job trains again."""
+        with self._sessions.begin() as session:
+            session.execute(
+                delete(JobEpoch).where(JobEpoch.job_id == job_id, JobEpoch.epoch > epoch)
+            )
 
     def heartbeat(self, job_id: str, worker_id: str) -> bool:
         """Record that the worker is alive; False once the job is no longer this worker's."""
@@ -155,12 +237,15 @@ class JobStore:
         model_id: str | None = None,
         test_accuracy: float | None = None,
         test_loss: float | None = None,
-    ) -> None:
+        worker_id: str | None = None,
+    ) -> bool:
+        """Write the outcome; with `worker_id`, only while that worker still owns the job."""
         outcome = {}
         if model_id is not None:
             outcome = {"model_id": model_id, "test_accuracy": test_accuracy, "test_loss": test_loss}
+        owner = {"only_if": JobStatus.RUNNING, "worker_id": worker_id} if worker_id else {}
         with self._sessions.begin() as session:
-            _write_final_status(session, job_id, status, error, **outcome)
+            return _write_final_status(session, job_id, status, error, **owner, **outcome)
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self._sessions.begin() as session:
@@ -182,14 +267,20 @@ def _write_final_status(
     status: JobStatus,
     error: BaseException | None = None,
     only_if: str | None = None,
+    worker_id: str | None = None,
     **outcome: Any,
-) -> None:
-    """The one place a job's final status is written; `only_if` guards against a race."""
+) -> bool:
+    """The one place a job's final status is written. `only_if` (a status) and `worker_id`
+    guard against a race: the write happens only if the job is still in that state."""
     assert status.is_final, status
-    values: dict[str, Any] = {"status": status, "finished_at": utc_now(), **outcome}
+    now = utc_now()
+    values: dict[str, Any] = {"status": status, "finished_at": now, "updated_at": now, **outcome}
     if error is not None:
         values["error_type"] = type(error).__name__
         values["error_message"] = str(error) or repr(error)
-    condition = [Job.id == job_id] + ([Job.status == only_if] if only_if else [])
-    values.setdefault("updated_at", utc_now())
-    session.execute(update(Job).where(*condition).values(**values))
+    condition = [Job.id == job_id]
+    if only_if is not None:
+        condition.append(Job.status == only_if)
+    if worker_id is not None:
+        condition.append(Job.worker_id == worker_id)
+    return session.execute(update(Job).where(*condition).values(**values)).rowcount == 1

@@ -1,6 +1,6 @@
 """Records of trained models; the files themselves live under DATA_DIR/models/<id>/."""
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.db import SessionFactory
 from core.errors import ConflictError, NotFoundError
@@ -22,6 +22,13 @@ class ModelStore:
             if model is None:
                 raise NotFoundError(f"No model with id {model_id!r}.")
             return model
+
+    def delete_model(self, model_id: str) -> TrainedModel:
+        """Remove a model's record and return it, so its files can be removed too."""
+        model = self.get_model(model_id)
+        with self._sessions.begin() as session:
+            session.execute(delete(TrainedModel).where(TrainedModel.id == model_id))
+        return model
 
     def newest_model(self) -> TrainedModel:
         with self._sessions() as session:

@@ -143,7 +143,12 @@ class Runtime(BaseModel):
     steps_per_execution: int
     compile_seconds: float = Field(description="Tracing and compiling the train and test steps.")
     training_seconds: float = Field(description="Training and validation, compiling excluded.")
-    images_per_second: float = Field(description="Training images per second, compiling excluded.")
+    images_per_second: float | None = Field(
+        description="Training images per second, compiling excluded (none if no epoch was left)."
+    )
+    resumed_from_epoch: int = Field(
+        0, description="Epochs restored from a checkpoint when the job's last attempt began."
+    )
 
 
 class JobError(BaseModel):
@@ -166,7 +171,12 @@ class JobPublic(BaseModel):
     runtime: Runtime | None = Field(
         description="How the job ran: backend, precision, compilation, and its timings."
     )
-    attempts: int
+    attempts: int = Field(
+        description="Times a worker started the job; a worker that stops cleanly gives it back."
+    )
+    cancel_requested_at: datetime | None = Field(
+        description="When a user asked to cancel it; it stops at the next batch boundary."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(
         60.0, gt=0, description="A running job whose heartbeat is older than this is reclaimed."
     )
+    cancel_poll_seconds: float = Field(
+        0.5, gt=0, description="How often a training worker checks whether its job was cancelled."
+    )
     max_job_attempts: int = Field(
         3, ge=1, description="How many times a job is started before it is marked failed."
     )
@@ -92,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    def job_dir(self, job_id: str) -> Path:
+        """A job's own files: its checkpoints."""
+        return self.jobs_dir / job_id
 
     @property
     def cache_dir(self) -> Path:

@@ -49,6 +49,8 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     worker_id: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None]
+    # Set when a user cancels a running job; its worker stops at the next batch boundary.
+    cancel_requested_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[dict[str, Any] | None]
     devices: Mapped[list[Any] | None]

@@ -2,7 +2,9 @@
 and the benchmarks share, on either Keras backend."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -12,8 +14,10 @@ from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainParams
 from models import get_architecture
 from models.layers import RandomFlipTranslate, SparseCrossentropy
+from worker.checkpoint import EpochCheckpoint, restore_latest_checkpoint
 from worker.clock import StepClock
 from worker.distribution import Distribution
+from worker.divergence import FailOnDivergence
 from worker.optimizers import make_optimizer
 
 PREDICT_BATCH = 1024
@@ -34,7 +38,11 @@ def fit_and_evaluate(
     arrays: DatasetArrays,
     distribution: Distribution,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    checkpoint_dir: Path | None = None,
+    on_resume: Callable[[int], None] | None = None,
 ) -> FitOutcome:
+    """Train and evaluate. With `checkpoint_dir`, training resumes from the newest checkpoint
+    there (after calling `on_resume` with the epochs it completed) and checkpoints each epoch."""
     keras.utils.set_random_seed(params.seed)
     x_train, y_train, x_val, y_val = split_validation(arrays, params)
     policy = dtype_policy(params, distribution)
@@ -52,20 +60,30 @@ def fit_and_evaluate(
                 jit_compile=JIT_COMPILE[params.jit_compile],
                 steps_per_execution=params.steps_per_execution,
             )
+            resumed_epoch = (
+                restore_latest_checkpoint(model, checkpoint_dir) if checkpoint_dir else 0
+            )
+        if resumed_epoch and on_resume is not None:
+            on_resume(resumed_epoch)
+        # The checkpoint comes after the caller's callbacks, so an epoch is on record before it
+        # is checkpointed: a kill in between trains it again rather than losing its record.
+        checkpointing = [EpochCheckpoint(checkpoint_dir)] if checkpoint_dir else []
         model.fit(
             x_train,
             y_train,
             batch_size=params.batch_size,
             epochs=params.epochs,
+            initial_epoch=resumed_epoch,
             validation_data=(x_val, y_val),
             shuffle=params.shuffle,
-            callbacks=[clock, *(callbacks or [])],
+            callbacks=[clock, *(callbacks or []), FailOnDivergence(), *checkpointing],
             verbose=0,
         )
         test_accuracy, test_loss = evaluate(model, arrays.x_test, arrays.y_test, params.tta)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     train_seconds = max(1e-9, clock.train_phase_seconds - clock.train_compile_seconds)
+    epochs_run = params.epochs - resumed_epoch
     runtime = {
         "backend": distribution.backend,
         "dtype_policy": policy,
@@ -73,7 +91,8 @@ def fit_and_evaluate(
         "steps_per_execution": params.steps_per_execution,
         "compile_seconds": clock.compile_seconds,
         "training_seconds": clock.fit_seconds - clock.compile_seconds,
-        "images_per_second": len(y_train) * params.epochs / train_seconds,
+        "images_per_second": len(y_train) * epochs_run / train_seconds if epochs_run else None,
+        "resumed_from_epoch": resumed_epoch,
     }
     return FitOutcome(model, test_accuracy, test_loss, runtime)
 

@@ -15,16 +15,19 @@ from core.model_store import ModelStore
 from core.settings import Settings
 from core.status import JobStatus
 from core.tables import Job
+from worker.control import JobControl
 from worker.distribution import get_distribution
-from worker.heartbeat import Heartbeat
+from worker.interruptions import JobCancelled, JobLost, WorkerStopping
 from worker.liveness import touch_liveness_file
 from worker.training import Stores, train_job
+from worker.watcher import JobWatcher
 
 log = logging.getLogger("worker")
 
 
 class StopRequest:
-    """The first SIGTERM/SIGINT lets the current job finish; a second one exits at once."""
+    """The first SIGTERM/SIGINT stops the current job at the next batch boundary and hands it
+    back to the queue, to be resumed from its last checkpoint; a second one exits at once."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
@@ -36,8 +39,12 @@ class StopRequest:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self._event.is_set():
             raise SystemExit(128 + signum)
-        log.info("stop requested; finishing the current job first", extra={"signal": signum})
+        log.info("stop requested; handing the current job back", extra={"signal": signum})
         self._event.set()
+
+    @property
+    def event(self) -> threading.Event:
+        return self._event
 
     def is_set(self) -> bool:
         return self._event.is_set()
@@ -78,26 +85,45 @@ def run_worker(
                 break
             stop.wait(settings.worker_poll_seconds)
             continue
-        with Heartbeat(stores.jobs, job.id, worker_id, settings):
-            run_job(job, settings, stores)
+        control = JobControl(shutdown=stop.event)
+        with JobWatcher(stores.jobs, job.id, worker_id, settings, control):
+            run_job(job, settings, stores, control, worker_id)
         jobs_run += 1
     return jobs_run
 
 
-def run_job(job: Job, settings: Settings, stores: Stores) -> None:
+def run_job(
+    job: Job, settings: Settings, stores: Stores, control: JobControl, worker_id: str
+) -> None:
+    """Train one job and write how it ended, as long as this worker still owns it."""
     job_log = job_logger("worker", job.id)
     job_log.info("job started", extra={"attempt": job.attempts, "params": job.params})
     try:
-        model = train_job(job, settings, stores)
+        model = train_job(job, settings, stores, control)
+    except JobCancelled:
+        stores.jobs.finish_job(job.id, JobStatus.CANCELLED, worker_id=worker_id)
+        job_log.info("job cancelled")
+        return
+    except WorkerStopping:
+        stores.jobs.requeue_job(job.id, worker_id)
+        job_log.info("job handed back to the queue; it resumes from its last checkpoint")
+        return
+    except JobLost:
+        job_log.warning("job taken over by another worker; this one stops training it")
+        return
     except Exception as error:
         job_log.exception("job failed")
-        stores.jobs.finish_job(job.id, JobStatus.FAILED, error=error)
+        stores.jobs.finish_job(job.id, JobStatus.FAILED, error=error, worker_id=worker_id)
         return
-    stores.jobs.finish_job(
+    recorded = stores.jobs.finish_job(
         job.id,
         JobStatus.SUCCEEDED,
         model_id=model.id,
         test_accuracy=model.metrics["test_accuracy"],
         test_loss=model.metrics["test_loss"],
+        worker_id=worker_id,
     )
-    job_log.info("job succeeded", extra={"model_id": model.id, "metrics": model.metrics})
+    job_log.info(
+        "job succeeded" if recorded else "job trained, but another worker owns it now",
+        extra={"model_id": model.id, "metrics": model.metrics},
+    )

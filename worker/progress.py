@@ -28,6 +28,7 @@ class ProgressReporter(keras.callbacks.Callback):
         self._epoch_started = 0.0
         self._last_write = 0.0
         self._steps_before_epoch = 0
+        self._steps_at_start: int | None = None  # after a resume, steps done by earlier attempts
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._training_started = time.monotonic()
@@ -37,6 +38,8 @@ class ProgressReporter(keras.callbacks.Callback):
         self._epoch = epoch + 1
         self._epoch_started = time.monotonic()
         self._steps_before_epoch = epoch * (self._steps or 0)
+        if self._steps_at_start is None:
+            self._steps_at_start = self._steps_before_epoch
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
@@ -70,9 +73,10 @@ class ProgressReporter(keras.callbacks.Callback):
             done = self._steps_before_epoch + step
             total = self._epochs * steps
             fraction = min(1.0, done / total)
+            done_here = done - (self._steps_at_start or 0)
             elapsed = time.monotonic() - self._training_started
-            if done and elapsed > 0:
-                eta = (total - done) * elapsed / done
+            if done_here and elapsed > 0:
+                eta = (total - done) * elapsed / done_here
         return {
             "epoch": self._epoch,
             "epochs": self._epochs,

@@ -1,16 +1,20 @@
 """Training one job: load its data, fit and evaluate the network, save the model."""
 
+import shutil
 from dataclasses import dataclass
 
 from core.dataset_store import DatasetStore
 from core.datasets.loading import load_dataset_arrays
 from core.job_store import JobStore
+from core.logs import job_logger
 from core.model_store import ModelStore
 from core.schemas import TrainParams
 from core.settings import Settings
 from core.tables import Job, TrainedModel
+from worker.control import JobControl
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
+from worker.interrupt import InterruptOnRequest
 from worker.progress import ProgressReporter
 from worker.saving import save_trained_model
 
@@ -22,7 +26,8 @@ class Stores:
     datasets: DatasetStore
 
 
-def train_job(job: Job, settings: Settings, stores: Stores) -> TrainedModel:
+def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl) -> TrainedModel:
+    """Train (or resume) a job; raises a `JobInterrupted` if it must stop before the end."""
     params = TrainParams.model_validate(job.params)
     dataset = stores.datasets.get_dataset(params.dataset)
     arrays = load_dataset_arrays(dataset, settings)
@@ -31,7 +36,20 @@ def train_job(job: Job, settings: Settings, stores: Stores) -> TrainedModel:
     reporter = ProgressReporter(
         stores.jobs, job.id, params.epochs, params.batch_size, settings.progress_interval_seconds
     )
-    outcome = fit_and_evaluate(params, arrays, distribution, [reporter])
+    checkpoints = settings.job_dir(job.id) / "checkpoints"
+
+    def resume(epoch: int) -> None:
+        job_logger("worker", job.id).info("resuming", extra={"from_epoch": epoch})
+        stores.jobs.discard_epochs_after(job.id, epoch)
+
+    outcome = fit_and_evaluate(
+        params,
+        arrays,
+        distribution,
+        [reporter, InterruptOnRequest(control)],
+        checkpoint_dir=checkpoints,
+        on_resume=resume,
+    )
     stores.jobs.record_runtime(job.id, outcome.runtime)
     saved = save_trained_model(
         outcome.model,
@@ -51,4 +69,6 @@ def train_job(job: Job, settings: Settings, stores: Stores) -> TrainedModel:
             },
         },
     )
-    return stores.models.add_model(saved)
+    model = stores.models.add_model(saved)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the saved model supersedes them
+    return model

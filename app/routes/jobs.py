@@ -1,8 +1,9 @@
 """Following training jobs."""
 
+import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from app.deps import ServicesDep
 from core.schemas import EpochMetrics, JobError, JobPublic, JobsPublic, TrainParams
@@ -30,6 +31,7 @@ def to_job_public(job: Job, request: Request) -> JobPublic:
         replicas=job.replicas,
         runtime=job.runtime,
         attempts=job.attempts,
+        cancel_requested_at=job.cancel_requested_at,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -60,3 +62,21 @@ def read_jobs(
 def read_job(job_id: str, services: ServicesDep, request: Request) -> JobPublic:
     """A job's status, progress, per-epoch history and outcome."""
     return to_job_public(services.jobs.get_job(job_id), request)
+
+
+@router.post("/{job_id}/cancel", responses={202: {"model": JobPublic}, 409: {}})
+def cancel_job(
+    job_id: str, services: ServicesDep, request: Request, response: Response
+) -> JobPublic:
+    """Cancel a job: a queued one at once (200); a running one stops at its next batch (202)."""
+    job = services.jobs.request_cancel(job_id)
+    if job.status == JobStatus.RUNNING:
+        response.status_code = 202
+    return to_job_public(job, request)
+
+
+@router.delete("/{job_id}", status_code=204, responses={409: {}})
+def delete_job(job_id: str, services: ServicesDep) -> None:
+    """Delete a finished job's record and checkpoints; the model it trained stays."""
+    services.jobs.delete_job(job_id)
+    shutil.rmtree(services.settings.job_dir(job_id), ignore_errors=True)

@@ -1,5 +1,7 @@
 """Trained models."""
 
+import shutil
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -25,3 +27,13 @@ def read_models(
 def read_model(model_id: str, services: ServicesDep) -> ModelPublic:
     """A model's classes, input shape, dataset, architecture, parameters and metrics."""
     return ModelPublic.model_validate(services.models.get_model(model_id))
+
+
+@router.delete("/{model_id}", status_code=204)
+def delete_model(model_id: str, services: ServicesDep) -> None:
+    """Delete a trained model's record and files; predictions stop using it at once."""
+    model = services.models.delete_model(model_id)
+    services.predictor.forget(model_id)
+    folder = Path(model.path).parent
+    if folder.parent == services.settings.models_dir.resolve():  # never outside DATA_DIR/models
+        shutil.rmtree(folder, ignore_errors=True)

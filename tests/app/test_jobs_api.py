@@ -96,3 +96,62 @@ def test_openapi_documents_every_route(client):
         "/healthz",
     ]:
         assert path in paths
+
+
+def test_cancel_a_queued_job_ends_it_at_once(client, job_store):
+    job = client.post("/train", json={"epochs": 3}).json()
+
+    response = client.post(f"/jobs/{job['id']}/cancel")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert job_store.get_job(job["id"]).status == JobStatus.CANCELLED
+
+
+def test_cancel_a_running_job_asks_its_worker_to_stop(client, job_store):
+    job = client.post("/train", json={"epochs": 3}).json()
+    job_store.claim_next_job("worker-1", 60, 3)
+
+    response = client.post(f"/jobs/{job['id']}/cancel")
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "running" and body["cancel_requested_at"] is not None
+    assert job_store.is_cancel_requested(job["id"])
+
+
+def test_cancel_a_finished_job_is_409(client, job_store):
+    job = client.post("/train", json={"epochs": 3}).json()
+    job_store.finish_job(job["id"], JobStatus.FAILED, error=RuntimeError("boom"))
+
+    response = client.post(f"/jobs/{job['id']}/cancel")
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "conflict"
+    assert "already failed" in response.json()["detail"]
+    assert client.post("/jobs/nope/cancel").status_code == 404
+
+
+def test_delete_a_finished_job_removes_record_and_checkpoints(client, job_store, settings):
+    job = client.post("/train", json={"epochs": 3}).json()
+    checkpoints = settings.job_dir(job["id"]) / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "epoch-0001.weights.h5").write_bytes(b"weights")
+    client.post(f"/jobs/{job['id']}/cancel")
+
+    response = client.delete(f"/jobs/{job['id']}")
+
+    assert response.status_code == 204
+    assert client.get(f"/jobs/{job['id']}").status_code == 404
+    assert not settings.job_dir(job["id"]).exists()
+
+
+def test_delete_a_running_job_is_409_and_keeps_it(client, job_store):
+    job = client.post("/train", json={"epochs": 3}).json()
+    job_store.claim_next_job("worker-1", 60, 3)
+
+    response = client.delete(f"/jobs/{job['id']}")
+
+    assert response.status_code == 409
+    assert "cancel it" in response.json()["detail"]
+    assert client.get(f"/jobs/{job['id']}").json()["status"] == "running"

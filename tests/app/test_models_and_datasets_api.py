@@ -19,6 +19,23 @@ def test_models_list_and_detail(client, make_model):
     assert client.get("/models/nope").status_code == 404
 
 
+def test_delete_model_removes_record_and_files_and_predictions_stop_using_it(
+    client, make_model, settings
+):
+    model = make_model()
+    folder = settings.models_dir / model.id
+    assert folder.is_dir()
+
+    response = client.delete(f"/models/{model.id}")
+
+    assert response.status_code == 204
+    assert client.get(f"/models/{model.id}").status_code == 404
+    assert not folder.exists()
+    predict = client.post("/predict", files={"file": ("x.png", b"not used", "image/png")})
+    assert predict.status_code == 409  # no model left
+    assert client.delete(f"/models/{model.id}").status_code == 404
+
+
 def test_builtin_cifar10_is_listed(client):
     cifar = client.get("/datasets/cifar10").json()
 

@@ -4,10 +4,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from core.errors import NotFoundError
+from core.errors import ConflictError, NotFoundError
 from core.job_store import JobStore
 from core.status import JobStatus
-from core.tables import Job, utc_now
+from core.tables import Job, JobEpoch, utc_now
+
+
+@pytest.fixture
+def settings(settings_on_each_database):
+    return settings_on_each_database
 
 
 def test_created_job_is_queued_with_resolved_params(make_job, job_store: JobStore):
@@ -79,7 +84,7 @@ def _lapse_heartbeat(job_store: JobStore, job_id: str) -> None:
         )
 
 
-def test_job_of_a_dead_worker_is_reclaimed_from_scratch(make_job, job_store: JobStore):
+def test_job_of_a_dead_worker_is_reclaimed_with_its_history(make_job, job_store: JobStore):
     job = make_job(epochs=3)
     job_store.claim_next_job("dead", 60, 3)
     job_store.record_epoch(job.id, {"epoch": 1, "seconds": 1.0, "loss": 2.0}, {"epoch": 1})
@@ -90,7 +95,19 @@ def test_job_of_a_dead_worker_is_reclaimed_from_scratch(make_job, job_store: Job
 
     assert reclaimed is not None and reclaimed.id == job.id
     assert reclaimed.worker_id == "other" and reclaimed.attempts == 2
-    assert reclaimed.history == [] and reclaimed.progress is None
+    # The new worker resumes from the checkpoint of epoch 1, so its record stays.
+    assert [e.epoch for e in reclaimed.history] == [1]
+    assert job_store.heartbeat(job.id, "dead") is False
+
+
+def test_resume_discards_epochs_past_the_checkpoint(make_job, job_store: JobStore):
+    job = make_job(epochs=5)
+    for epoch in (1, 2, 3):
+        job_store.record_epoch(job.id, {"epoch": epoch, "seconds": 1.0}, {"epoch": epoch})
+
+    job_store.discard_epochs_after(job.id, 2)
+
+    assert [e.epoch for e in job_store.get_job(job.id).history] == [1, 2]
 
 
 def test_job_out_of_attempts_fails_with_reason(make_job, job_store: JobStore):
@@ -134,3 +151,99 @@ def test_finish_job_records_outcome(make_job, job_store: JobStore):
     assert done.finished_at is not None
     failed = job_store.get_job(bad.id)
     assert (failed.error_type, failed.error_message) == ("RuntimeError", "out of memory")
+
+
+def test_cancelling_a_queued_job_ends_it_at_once(make_job, job_store: JobStore):
+    job = make_job()
+
+    cancelled = job_store.request_cancel(job.id)
+
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.finished_at is not None
+    assert job_store.claim_next_job("w", 60, 3) is None
+
+
+def test_cancelling_a_running_job_asks_its_worker(make_job, job_store: JobStore):
+    job = make_job()
+    job_store.claim_next_job("w", 60, 3)
+    assert job_store.is_cancel_requested(job.id) is False
+
+    running = job_store.request_cancel(job.id)
+
+    assert running.status == JobStatus.RUNNING and running.cancel_requested_at is not None
+    assert job_store.is_cancel_requested(job.id) is True
+    assert job_store.request_cancel(job.id).cancel_requested_at == running.cancel_requested_at
+    assert job_store.finish_job(job.id, JobStatus.CANCELLED, worker_id="w") is True
+    assert job_store.get_job(job.id).status == JobStatus.CANCELLED
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
+def test_cancelling_a_finished_job_is_a_conflict(make_job, job_store: JobStore, status):
+    job = make_job()
+    job_store.finish_job(job.id, status)
+
+    with pytest.raises(ConflictError, match=f"already {status}"):
+        job_store.request_cancel(job.id)
+    assert job_store.get_job(job.id).status == status
+
+
+def test_cancel_of_a_job_whose_worker_died_ends_it_when_claimed(make_job, job_store: JobStore):
+    job = make_job()
+    job_store.claim_next_job("dead", 60, 3)
+    job_store.request_cancel(job.id)
+    _lapse_heartbeat(job_store, job.id)
+
+    assert job_store.claim_next_job("other", 60, 3) is None
+    assert job_store.get_job(job.id).status == JobStatus.CANCELLED
+
+
+def test_requeued_job_is_resumed_without_using_an_attempt(make_job, job_store: JobStore):
+    job = make_job()
+    job_store.claim_next_job("stopping", 60, max_attempts=1)
+    job_store.record_epoch(job.id, {"epoch": 1, "seconds": 1.0}, {"epoch": 1})
+
+    assert job_store.requeue_job(job.id, "stranger") is False
+    assert job_store.requeue_job(job.id, "stopping") is True
+    queued = job_store.get_job(job.id)
+    assert (queued.status, queued.worker_id, queued.attempts) == ("queued", None, 0)
+
+    resumed = job_store.claim_next_job("next", 60, max_attempts=1)
+    assert resumed is not None and resumed.id == job.id and resumed.attempts == 1
+    assert [e.epoch for e in resumed.history] == [1]
+
+
+def test_final_status_from_a_worker_that_lost_the_job_is_ignored(make_job, job_store: JobStore):
+    job = make_job()
+    job_store.claim_next_job("slow", 60, 3)
+    _lapse_heartbeat(job_store, job.id)
+    job_store.claim_next_job("new", 60, 3)
+
+    written = job_store.finish_job(job.id, JobStatus.FAILED, error=ValueError(), worker_id="slow")
+
+    assert written is False
+    assert job_store.get_job(job.id).status == JobStatus.RUNNING
+
+
+def test_delete_removes_a_finished_job_and_its_history(make_job, job_store: JobStore):
+    job = make_job()
+    job_store.record_epoch(job.id, {"epoch": 1, "seconds": 1.0}, {"epoch": 1})
+    job_store.finish_job(job.id, JobStatus.FAILED, error=ValueError("x"))
+
+    job_store.delete_job(job.id)
+
+    with pytest.raises(NotFoundError):
+        job_store.get_job(job.id)
+    with job_store._sessions() as session:
+        assert session.query(JobEpoch).filter_by(job_id=job.id).count() == 0
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["queued", "running"])
+def test_delete_keeps_unfinished_jobs(make_job, job_store: JobStore, claimed):
+    job = make_job()
+    if claimed:
+        job_store.claim_next_job("w", 60, 3)
+
+    with pytest.raises(ConflictError, match="cancel it"):
+        job_store.delete_job(job.id)
+    assert job_store.get_job(job.id).id == job.id
+    with pytest.raises(NotFoundError):
+        job_store.delete_job("nope")

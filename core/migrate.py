@@ -1,0 +1,48 @@
+"""Brings the database schema up to date with Alembic when the app or a worker starts."""
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, inspect, text
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The schema that databases created before migrations existed already have.
+FIRST_REVISION = "0001"
+# Any fixed number: PostgreSQL advisory locks are keyed by integers.
+POSTGRES_LOCK_KEY = 7_215_003
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Apply every migration not yet applied; safe when several processes start at once."""
+    with _migration_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY}
+            )
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        if _predates_migrations(connection):
+            command.stamp(config, FIRST_REVISION)
+        command.upgrade(config, "head")
+
+
+def _predates_migrations(connection: Connection) -> bool:
+    tables = set(inspect(connection).get_table_names())
+    return "jobs" in tables and "alembic_version" not in tables
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """SQLite has no advisory locks, so processes sharing a database file take a file lock."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(Path(database).with_suffix(".migrate-lock"), "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield

@@ -1,0 +1,130 @@
+"""Checkpoints, resuming, stopping on request and on divergence, on real CIFAR-10 images."""
+
+import keras
+import pytest
+
+from core.datasets.archives import ArchiveLimits
+from core.datasets.image_folder import import_image_folder_archive
+from core.schemas import TrainRequest
+from worker.checkpoint import checkpoint_path, saved_checkpoints
+from worker.control import JobControl
+from worker.distribution import get_distribution
+from worker.fitting import fit_and_evaluate
+from worker.interrupt import InterruptOnRequest
+from worker.interruptions import JobCancelled, JobLost, TrainingDiverged, WorkerStopping
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def arrays(make_archive):
+    archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
+    return import_image_folder_archive(archive, ArchiveLimits(10_000, 10**8), 10**6, 64).arrays
+
+
+def _params(**values):
+    request = {"model": "seed_cnn", "epochs": 2, "batch_size": 16, "seed": 3, **values}
+    return TrainRequest.model_validate(request).resolve(seed=0)
+
+
+class EpochsSeen(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+        self.iterations_at_start: int | None = None
+
+    def on_train_begin(self, logs=None):
+        self.iterations_at_start = int(self.model.optimizer.iterations.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch + 1)
+
+
+def test_resume_continues_after_the_last_checkpoint_with_the_optimizer_state(arrays, tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    fit_and_evaluate(_params(epochs=2), arrays, get_distribution(0), checkpoint_dir=checkpoints)
+    assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [2, 1]
+
+    seen, resumed_at = EpochsSeen(), []
+    outcome = fit_and_evaluate(
+        _params(epochs=3),
+        arrays,
+        get_distribution(0),
+        [seen],
+        checkpoint_dir=checkpoints,
+        on_resume=resumed_at.append,
+    )
+
+    assert resumed_at == [2] and seen.epochs == [3]
+    steps_per_epoch = -(-108 // 16)  # 120 images less the 10% held out for validation
+    assert seen.iterations_at_start == 2 * steps_per_epoch
+    assert outcome.runtime["resumed_from_epoch"] == 2
+    assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [3, 2]
+
+
+def test_an_unreadable_newest_checkpoint_falls_back_to_the_one_before(arrays, tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    fit_and_evaluate(_params(epochs=2), arrays, get_distribution(0), checkpoint_dir=checkpoints)
+    checkpoint_path(checkpoints, 2).write_bytes(b"torn")
+
+    resumed_at: list[int] = []
+    fit_and_evaluate(
+        _params(epochs=2),
+        arrays,
+        get_distribution(0),
+        checkpoint_dir=checkpoints,
+        on_resume=resumed_at.append,
+    )
+
+    assert resumed_at == [1]
+
+
+@pytest.mark.parametrize(
+    ("set_reason", "expected"),
+    [
+        (lambda control, shutdown: control.request_cancel(), JobCancelled),
+        (lambda control, shutdown: shutdown.set(), WorkerStopping),
+        (lambda control, shutdown: control.mark_lost(), JobLost),
+    ],
+    ids=["cancel", "shutdown", "lost"],
+)
+def test_a_stop_request_ends_training_at_the_next_batch(arrays, tmp_path, set_reason, expected):
+    import threading
+
+    shutdown = threading.Event()
+    control = JobControl(shutdown)
+
+    class StopDuringEpoch2(keras.callbacks.Callback):
+        batches_after_request = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            if control.interruption() is not None:
+                self.batches_after_request += 1
+            elif self.params and batch == 2 and len(seen.epochs) == 2:
+                set_reason(control, shutdown)
+
+    seen, stopper = EpochsSeen(), StopDuringEpoch2()
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(expected):
+        fit_and_evaluate(
+            _params(epochs=3),
+            arrays,
+            get_distribution(0),
+            [seen, stopper, InterruptOnRequest(control)],
+            checkpoint_dir=checkpoints,
+        )
+
+    assert seen.epochs == [1, 2]
+    assert stopper.batches_after_request == 0  # no batch ran after the one that saw it
+    assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [1]
+
+
+def test_a_diverging_loss_fails_the_training_before_its_last_epoch(arrays):
+    seen = EpochsSeen()
+    # Plain SGD at the largest learning rate a request may ask for overflows at once.
+    params = _params(epochs=5, optimizer="sgd", learning_rate=100)
+
+    with pytest.raises(TrainingDiverged, match=r"loss became (nan|inf)"):
+        fit_and_evaluate(params, arrays, get_distribution(0), [seen])
+
+    assert seen.epochs[-1] < 5
