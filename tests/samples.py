@@ -1,6 +1,7 @@
 """Real CIFAR-10 JPEGs from the shared archive, and archives made from them at test time."""
 
 import io
+import itertools
 import os
 import tarfile
 import zipfile
@@ -48,14 +49,15 @@ def write_image_folder_archive(
     test_per_class: int = 0,
     extra: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write `train/<class>/<n>.jpg` (and `test/...`) from real CIFAR-10 images."""
+    """Write `train/<class>/<n>.jpg` (and `test/...`) from real CIFAR-10 images; past the
+    samples read (60 train, 20 test per class), images repeat, to make longer epochs."""
     samples = cifar_samples()
     entries: dict[str, bytes] = {}
     for class_name in classes:
-        for i, data in enumerate(samples["train"][class_name][:train_per_class]):
-            entries[f"train/{class_name}/{i:04d}.jpg"] = data
-        for i, data in enumerate(samples["test"][class_name][:test_per_class]):
-            entries[f"test/{class_name}/{i:04d}.jpg"] = data
+        for split, count in (("train", train_per_class), ("test", test_per_class)):
+            images = itertools.islice(itertools.cycle(samples[split][class_name]), count)
+            for i, data in enumerate(images):
+                entries[f"{split}/{class_name}/{i:04d}.jpg"] = data
     entries.update(extra or {})
     if path.suffix == ".zip":
         with zipfile.ZipFile(path, "w") as archive:

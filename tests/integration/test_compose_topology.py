@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.conftest import start_service, stop_service
+from tests.integration.running import start_service, stop_service
 from tests.samples import REPO_ROOT
 
 pytestmark = pytest.mark.slow

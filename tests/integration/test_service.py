@@ -3,46 +3,15 @@
 import os
 import signal
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.integration.running import wait_for_job, worker_pids
 from tests.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 
 CLASSES = ["airplane", "automobile", "cat", "ship"]
-
-
-def _wait_for(client: httpx.Client, job_id: str, timeout: float = 300) -> tuple[dict, list[dict]]:
-    """Follow a job until it ends; return it and every distinct state seen on the way."""
-    seen: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/jobs/{job_id}").json()
-        if not seen or job != seen[-1]:
-            seen.append(job)
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job, seen
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s; last state {seen[-1]}")
-
-
-def _worker_pids(app_pid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == app_pid and b"worker" in cmdline:
-            pids.append(int(entry.name))
-    return pids
 
 
 def test_upload_train_follow_and_predict(service, make_archive):
@@ -60,7 +29,7 @@ def test_upload_train_follow_and_predict(service, make_archive):
             json={"dataset": dataset["id"], "epochs": 2, "batch_size": 32, "seed": 1, "name": "it"},
         )
         assert started.status_code == 202, started.text
-        job, seen = _wait_for(client, started.json()["id"])
+        job, seen = wait_for_job(client, started.json()["id"])
 
         assert job["status"] == "succeeded", job["error"]
         assert "running" in [state["status"] for state in seen]
@@ -93,10 +62,10 @@ def test_failed_job_reports_its_error_and_the_worker_goes_on(service, make_archi
         arrays = service.data_dir / "datasets" / dataset_id / "arrays.npz"
         arrays.rename(arrays.with_suffix(".moved"))  # the job will not find its data
         failing = client.post("/train", json={"dataset": dataset_id, "epochs": 1}).json()
-        failed, _ = _wait_for(client, failing["id"])
+        failed, _ = wait_for_job(client, failing["id"])
         arrays.with_suffix(".moved").rename(arrays)
         second = client.post("/train", json={"dataset": dataset_id, "epochs": 1}).json()
-        succeeded, _ = _wait_for(client, second["id"])
+        succeeded, _ = wait_for_job(client, second["id"])
 
     assert failed["status"] == "failed"
     assert failed["error"]["type"] == "FileNotFoundError"
@@ -105,12 +74,12 @@ def test_failed_job_reports_its_error_and_the_worker_goes_on(service, make_archi
 
 
 def test_supervisor_restarts_a_killed_worker(service):
-    (first,) = _worker_pids(service.process.pid)
+    (first,) = worker_pids(service.process.pid)
     os.kill(first, signal.SIGKILL)
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        pids = _worker_pids(service.process.pid)
+        pids = worker_pids(service.process.pid)
         if pids and pids != [first]:
             break
         time.sleep(0.2)

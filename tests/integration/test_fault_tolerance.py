@@ -1,0 +1,227 @@
+"""Job control and crash recovery with real processes: the HTTP server, its supervised worker,
+signals sent to that worker, and standalone workers sharing one PostgreSQL queue."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.running import (
+    RunningService,
+    start_service,
+    stop_service,
+    wait_for_job,
+    worker_pids,
+)
+from tests.samples import REPO_ROOT, cifar_samples
+
+pytestmark = pytest.mark.slow
+
+CLASSES = ["airplane", "automobile", "cat", "ship"]
+# Quick to notice a dead worker, so a test does not wait a minute for the reclaim.
+FAST_RECOVERY = {"HEARTBEAT_SECONDS": "0.5", "HEARTBEAT_TIMEOUT_SECONDS": "4", "CPU_REPLICAS": "0"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def recovering_service(request, tmp_path: Path) -> Iterator[RunningService]:
+    env = dict(FAST_RECOVERY)
+    if request.param == "postgresql":
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_database_url")
+    running = start_service(tmp_path / "var", tmp_path / "service.log", **env)
+    try:
+        yield running
+    finally:
+        stop_service(running)
+
+
+@pytest.fixture
+def slow_epochs_dataset(make_archive) -> bytes:
+    """About two thousand images: epochs of a few seconds on two CPU cores, long enough to
+    interrupt one in the middle."""
+    return make_archive(CLASSES, train_per_class=500, test_per_class=20).read_bytes()
+
+
+def _upload(client: httpx.Client, archive: bytes) -> str:
+    response = client.post("/datasets", files={"file": ("d.tar.gz", archive, "application/gzip")})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _train(client: httpx.Client, dataset: str, epochs: int) -> str:
+    body = {"dataset": dataset, "epochs": epochs, "batch_size": 16, "seed": 7}
+    response = client.post("/train", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _wait_until(client: httpx.Client, job_id: str, condition, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        if condition(job):
+            return job
+        assert job["status"] not in ("succeeded", "failed", "cancelled"), job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never reached the state; last: {job}")
+
+
+def _in_epoch(epoch: int):
+    def condition(job: dict) -> bool:
+        progress = job["progress"] or {}
+        return progress.get("epoch") == epoch and (progress.get("step") or 0) > 0
+
+    return condition
+
+
+def test_a_worker_killed_mid_epoch_is_replaced_and_the_job_resumes(
+    recovering_service, slow_epochs_dataset
+):
+    with recovering_service.client() as client:
+        job_id = _train(client, _upload(client, slow_epochs_dataset), epochs=3)
+        before_kill = _wait_until(client, job_id, _in_epoch(2))
+        (worker,) = worker_pids(recovering_service.process.pid)
+        os.kill(worker, signal.SIGKILL)
+
+        job, _ = wait_for_job(client, job_id)
+
+    assert job["status"] == "succeeded", job["error"]
+    assert [epoch["epoch"] for epoch in job["history"]] == [1, 2, 3]
+    assert job["history"][0] == before_kill["history"][0]  # epoch 1 was not trained again
+    assert job["attempts"] == 2
+    assert job["runtime"]["resumed_from_epoch"] == 1
+    assert job["model_id"] is not None and 0 <= job["test_accuracy"] <= 1
+
+
+def test_sigterm_hands_the_job_back_and_the_restarted_worker_resumes_it(
+    recovering_service, slow_epochs_dataset
+):
+    with recovering_service.client() as client:
+        job_id = _train(client, _upload(client, slow_epochs_dataset), epochs=3)
+        _wait_until(client, job_id, _in_epoch(2))
+        (worker,) = worker_pids(recovering_service.process.pid)
+        os.kill(worker, signal.SIGTERM)
+
+        job, seen = wait_for_job(client, job_id)
+
+    assert "queued" in [state["status"] for state in seen[1:]]  # handed back, then claimed
+    assert job["status"] == "succeeded", job["error"]
+    assert [epoch["epoch"] for epoch in job["history"]] == [1, 2, 3]
+    assert job["attempts"] == 1  # a clean hand-back does not use up an attempt
+    assert job["runtime"]["resumed_from_epoch"] == 1
+    assert "job handed back to the queue" in recovering_service.log.read_text()
+
+
+def test_cancel_stops_a_running_job_and_the_worker_goes_on(service, slow_epochs_dataset):
+    with service.client() as client:
+        dataset = _upload(client, slow_epochs_dataset)
+        long_job = _train(client, dataset, epochs=50)
+        _wait_until(client, long_job, _in_epoch(1))
+
+        response = client.post(f"/jobs/{long_job}/cancel")
+        assert response.status_code == 202
+        cancelled, _ = wait_for_job(client, long_job, timeout=60)
+        assert client.post(f"/jobs/{long_job}/cancel").status_code == 409
+        next_job, _ = wait_for_job(client, _train(client, dataset, epochs=1))
+        assert client.delete(f"/jobs/{long_job}").status_code == 204
+        assert client.get(f"/jobs/{long_job}").status_code == 404
+
+    assert cancelled["status"] == "cancelled" and cancelled["error"] is None
+    assert len(cancelled["history"]) < 50
+    assert next_job["status"] == "succeeded"
+    assert not (service.data_dir / "jobs" / long_job).exists()
+
+
+def test_workers_racing_over_a_postgresql_queue_run_each_job_once(
+    tmp_path: Path, make_archive, postgres_database_url
+):
+    from core.dataset_store import DatasetStore
+    from core.datasets.registration import register_dataset_archive
+    from core.db import create_session_factory
+    from core.job_store import JobStore
+    from core.schemas import TrainRequest
+    from core.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path / "var", database_url=postgres_database_url, _env_file=None
+    )
+    sessions = create_session_factory(settings)
+    archive = make_archive(["airplane", "cat", "ship"], train_per_class=20, test_per_class=5)
+    dataset = register_dataset_archive(
+        archive, "d.tar.gz", "d", None, settings, DatasetStore(sessions)
+    )
+    jobs = JobStore(sessions)
+    request = TrainRequest(dataset=dataset.id, epochs=1, batch_size=16, seed=1)
+    job_ids = {jobs.create_job(request.resolve(seed=0)).id for _ in range(12)}
+
+    env = {
+        **os.environ,
+        "DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": postgres_database_url,
+        "CPU_REPLICAS": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
+    workers = []
+    for log in logs:
+        with log.open("wb") as sink:
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "worker", "--burst"],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    for worker in workers:
+        assert worker.wait(timeout=600) == 0
+
+    finished = [jobs.get_job(job_id) for job_id in job_ids]
+    assert {job.status for job in finished} == {"succeeded"}
+    assert {job.attempts for job in finished} == {1}
+    started = [
+        line for log in logs for line in log.read_text().splitlines() if '"job started"' in line
+    ]
+    started_ids = sorted(job_id for line in started for job_id in job_ids if job_id in line)
+    assert started_ids == sorted(job_ids)  # each job started exactly once, by one worker
+
+
+def test_restarting_the_service_loses_nothing(tmp_path: Path, slow_epochs_dataset):
+    data_dir, log = tmp_path / "var", tmp_path / "service.log"
+    first = start_service(data_dir, log, **FAST_RECOVERY)
+    try:
+        with first.client() as client:
+            dataset = _upload(client, slow_epochs_dataset)
+            done, _ = wait_for_job(client, _train(client, dataset, epochs=1))
+            interrupted = _train(client, dataset, epochs=3)
+            _wait_until(client, interrupted, _in_epoch(2))
+    finally:
+        stop_service(first)  # SIGTERM, as a container stop sends it
+
+    second = start_service(data_dir, tmp_path / "restarted.log", **FAST_RECOVERY)
+    try:
+        with second.client() as client:
+            resumed, _ = wait_for_job(client, interrupted)
+            assert client.get(f"/datasets/{dataset}").status_code == 200
+            assert client.get(f"/models/{done['model_id']}").status_code == 200
+            image = cifar_samples()["test"]["cat"][0]
+            prediction = client.post(
+                "/predict", data={"model": done["model_id"]}, files={"file": ("cat.jpg", image)}
+            )
+            old = client.get(f"/jobs/{done['id']}").json()
+    finally:
+        stop_service(second)
+
+    assert old["status"] == "succeeded" and old["history"] == done["history"]
+    assert prediction.status_code == 200, prediction.text
+    assert prediction.json()["model_id"] == done["model_id"]
+    assert resumed["status"] == "succeeded", resumed["error"]
+    assert [epoch["epoch"] for epoch in resumed["history"]] == [1, 2, 3]
+    assert resumed["runtime"]["resumed_from_epoch"] == 1
+    assert "job handed back to the queue" in log.read_text()
