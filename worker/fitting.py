@@ -19,6 +19,7 @@ from worker.clock import StepClock
 from worker.distribution import Distribution
 from worker.divergence import FailOnDivergence
 from worker.optimizers import make_optimizer
+from worker.reseeding import ReseedEachEpoch
 
 PREDICT_BATCH = 1024
 DTYPE_POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
@@ -76,7 +77,13 @@ def fit_and_evaluate(
             initial_epoch=resumed_epoch,
             validation_data=(x_val, y_val),
             shuffle=params.shuffle,
-            callbacks=[clock, *(callbacks or []), FailOnDivergence(), *checkpointing],
+            callbacks=[
+                ReseedEachEpoch(params.seed),
+                clock,
+                *(callbacks or []),
+                FailOnDivergence(),
+                *checkpointing,
+            ],
             verbose=0,
         )
         test_accuracy, test_loss = evaluate(model, arrays.x_test, arrays.y_test, params.tta)

@@ -1,5 +1,5 @@
 """docker-compose.yml's topology, run with the same commands on this machine (no Docker here):
-an API that starts no worker, and a separate worker process draining the same queue."""
+an API that starts no worker, and a separate worker process draining the same PostgreSQL queue."""
 
 import os
 import subprocess
@@ -26,8 +26,16 @@ def _command(service: str) -> list[str]:
     return [sys.executable, *command[1:]]
 
 
-def test_compose_file_declares_api_worker_gpu_and_health_checks():
+def test_compose_file_declares_api_worker_gpu_postgres_and_health_checks():
     services = _compose()["services"]
+
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    for name in ("api", "worker"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql+psycopg://kts:")
+        assert "@postgres:5432/kts" in services[name]["environment"]["DATABASE_URL"]
+        assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert "container_name" not in services["worker"]  # so that it can be scaled
 
     assert services["api"]["environment"]["START_WORKER"] == "false"
     assert services["worker"]["deploy"]["resources"]["reservations"]["devices"] == [
@@ -38,10 +46,19 @@ def test_compose_file_declares_api_worker_gpu_and_health_checks():
         assert services[name]["volumes"] == ["data:/data"]
 
 
-def test_api_and_standalone_worker_share_the_queue(tmp_path: Path, make_archive):
+def test_api_and_standalone_worker_share_the_postgresql_queue(
+    tmp_path: Path, make_archive, postgres_database_url
+):
     data_dir = tmp_path / "var"
-    env = {"DATA_DIR": str(data_dir), "CPU_REPLICAS": "2", "WORKER_POLL_SECONDS": "0.2"}
-    api = start_service(data_dir, tmp_path / "api.log", START_WORKER="false")
+    env = {
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": postgres_database_url,
+        "CPU_REPLICAS": "2",
+        "WORKER_POLL_SECONDS": "0.2",
+    }
+    api = start_service(
+        data_dir, tmp_path / "api.log", START_WORKER="false", DATABASE_URL=postgres_database_url
+    )
     worker_log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
         _command("worker"),

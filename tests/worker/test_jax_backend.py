@@ -1,6 +1,7 @@
 """The worker on Keras' JAX backend, with two CPU devices under keras.distribution.DataParallel:
 the path that trains on GPU machines that have JAX but no TensorFlow."""
 
+import json
 import os
 import subprocess
 import sys
@@ -45,3 +46,46 @@ def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive
     assert model.metrics["backend"] == "jax" and model.metrics["replicas"] == 2
     # Compiled steps persist for the next job of the same shapes.
     assert any(settings.xla_cache_dir.iterdir())
+
+
+RESUME_ON_JAX = """
+import json, sys
+from pathlib import Path
+from core.datasets.archives import ArchiveLimits
+from core.datasets.image_folder import import_image_folder_archive
+from core.schemas import TrainRequest
+from worker.distribution import get_distribution
+from worker.fitting import fit_and_evaluate
+
+archive, checkpoints = Path(sys.argv[1]), Path(sys.argv[2])
+distribution = get_distribution(2)
+arrays = import_image_folder_archive(archive, ArchiveLimits(10_000, 10**8), 10**6, 64).arrays
+def params(epochs):
+    request = TrainRequest(model="seed_cnn", epochs=epochs, batch_size=16, seed=3)
+    return request.resolve(seed=0)
+whole = fit_and_evaluate(params(3), arrays, distribution)
+fit_and_evaluate(params(2), arrays, distribution, checkpoint_dir=checkpoints)
+resumed = fit_and_evaluate(params(3), arrays, distribution, checkpoint_dir=checkpoints)
+print(json.dumps({"whole": whole.test_loss, "resumed": resumed.test_loss,
+                  "from": resumed.runtime["resumed_from_epoch"],
+                  "replicas": distribution.replicas}))
+"""
+
+
+def test_training_on_jax_resumes_from_its_checkpoint(tmp_path, make_archive):
+    archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME_ON_JAX, str(archive), str(tmp_path / "checkpoints")],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and result["from"] == 2
+    assert result["resumed"] == pytest.approx(result["whole"], rel=1e-4)

@@ -128,3 +128,17 @@ def test_a_diverging_loss_fails_the_training_before_its_last_epoch(arrays):
         fit_and_evaluate(params, arrays, get_distribution(0), [seen])
 
     assert seen.epochs[-1] < 5
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(arrays, tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    uninterrupted = fit_and_evaluate(_params(epochs=3), arrays, get_distribution(0))
+
+    fit_and_evaluate(_params(epochs=2), arrays, get_distribution(0), checkpoint_dir=checkpoints)
+    resumed = fit_and_evaluate(
+        _params(epochs=3), arrays, get_distribution(0), checkpoint_dir=checkpoints
+    )
+
+    assert resumed.runtime["resumed_from_epoch"] == 2
+    assert resumed.test_loss == pytest.approx(uninterrupted.test_loss, rel=1e-4)
+    assert resumed.test_accuracy == pytest.approx(uninterrupted.test_accuracy, abs=1e-9)

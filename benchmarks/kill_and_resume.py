@@ -1,0 +1,187 @@
+"""Kill the worker with SIGKILL again and again, and cancel jobs, on a service this starts itself.
+
+    python -m benchmarks.kill_and_resume --archive ../shared/datasets/cifar10-jpeg.tar.gz
+
+Trains one job undisturbed, then the same job (same seed) while killing the worker `--kills`
+times, each time in a later epoch, and prints for each kill how long the job took to train again
+(kill to the new attempt's first finished batch), whether the job survived with each epoch once,
+and both test accuracies. Then it cancels running jobs and prints how long each took to stop.
+"""
+
+import argparse
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archive", type=Path, required=True, help="CIFAR-10 JPEG archive")
+    parser.add_argument("--train-per-class", type=int, default=1000)
+    parser.add_argument("--test-per-class", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--cancels", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        subset = _subset_archive(
+            args.archive, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
+        )
+        service, url = _start_service(Path(folder), max_attempts=args.kills + 2)
+        try:
+            with httpx.Client(base_url=url, timeout=600) as client:
+                dataset = _upload(client, subset)
+                _run(client, service.pid, dataset, args)
+        finally:
+            service.terminate()
+            service.wait(60)
+
+
+def _run(client: httpx.Client, app_pid: int, dataset: str, args: argparse.Namespace) -> None:
+    body = {"dataset": dataset, "epochs": args.epochs, "seed": 11}
+    undisturbed = _wait(client, _post(client, "/train", body)["id"])
+    print(f"undisturbed: {undisturbed['status']}, test accuracy {undisturbed['test_accuracy']:.4f}")
+
+    job_id = _post(client, "/train", body)["id"]
+    resume_seconds = []
+    for kill in range(args.kills):
+        epoch = 2 + kill % max(1, args.epochs - 1)
+        _wait_for(client, job_id, lambda job, e=epoch, a=kill + 1: _training(job, e, a))
+        os.kill(_worker_pid(app_pid), signal.SIGKILL)
+        killed_at = time.monotonic()
+        resumed = _wait_for(client, job_id, lambda job, a=kill + 2: _training(job, None, a))
+        resume_seconds.append(time.monotonic() - killed_at)
+        print(
+            f"kill {kill + 1}: SIGKILL in epoch {epoch}; training again {resume_seconds[-1]:.1f} s "
+            f"later, from epoch {resumed['progress']['epoch']}"
+        )
+    survivor = _wait(client, job_id)
+    epochs = [record["epoch"] for record in survivor["history"]]
+    print(
+        f"killed {args.kills} times: {survivor['status']}, attempts {survivor['attempts']}, "
+        f"history epochs {epochs} (each once: {epochs == list(range(1, args.epochs + 1))}), "
+        f"test accuracy {survivor['test_accuracy']:.4f} "
+        f"(undisturbed {undisturbed['test_accuracy']:.4f})"
+    )
+    print(
+        f"resume after SIGKILL: median {sorted(resume_seconds)[len(resume_seconds) // 2]:.1f} s, "
+        f"max {max(resume_seconds):.1f} s"
+    )
+
+    for cancel in range(args.cancels):
+        job_id = _post(client, "/train", {**body, "epochs": 50})["id"]
+        _wait_for(client, job_id, lambda job: _training(job, None, None))
+        asked = time.monotonic()
+        _post(client, f"/jobs/{job_id}/cancel", None)
+        stopped = _wait(client, job_id)
+        print(f"cancel {cancel + 1}: {stopped['status']} {time.monotonic() - asked:.2f} s after")
+
+
+def _training(job: dict, epoch: int | None, attempts: int | None) -> bool:
+    """In `epoch` (any if None) of attempt `attempts`, past the first batch of that attempt."""
+    progress = job["progress"] or {}
+    return (
+        job["status"] == "running"
+        and (attempts is None or job["attempts"] == attempts)
+        and (epoch is None or progress.get("epoch") == epoch)
+        and (progress.get("step") or 0) > 0
+        and progress.get("images_per_second") is not None
+    )
+
+
+def _wait_for(client: httpx.Client, job_id: str, condition) -> dict:
+    while not condition(job := client.get(f"/jobs/{job_id}").json()):
+        if job["status"] in FINAL:
+            raise SystemExit(f"job {job_id} ended {job['status']} first: {job['error']}")
+        time.sleep(0.05)
+    return job
+
+
+def _wait(client: httpx.Client, job_id: str) -> dict:
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] not in FINAL:
+        time.sleep(0.05)
+    return job
+
+
+def _post(client: httpx.Client, path: str, body: dict | None) -> dict:
+    return client.post(path, json=body).raise_for_status().json()
+
+
+def _upload(client: httpx.Client, archive: Path) -> str:
+    with archive.open("rb") as file:
+        response = client.post("/datasets", files={"file": (archive.name, file)})
+    dataset = response.raise_for_status().json()
+    print(f"dataset: {dataset['train_count']} train / {dataset['test_count']} test images")
+    return dataset["id"]
+
+
+def _subset_archive(source: Path, target: Path, train: int, test: int) -> Path:
+    """The first images of each class of each split, as a new image-folder archive."""
+    wanted, counts = {"train": train, "test": test}, {}
+    with tarfile.open(source, "r:gz") as archive, tarfile.open(target, "w:gz") as subset:
+        for member in archive:
+            parts = Path(member.name).parts
+            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
+                continue
+            key = (parts[-3], parts[-2])
+            if counts.get(key, 0) < wanted[parts[-3]]:
+                counts[key] = counts.get(key, 0) + 1
+                data = archive.extractfile(member).read()  # type: ignore[union-attr]
+                info = tarfile.TarInfo("/".join(parts[-3:]))
+                info.size = len(data)
+                subset.addfile(info, io.BytesIO(data))
+    return target
+
+
+def _start_service(folder: Path, max_attempts: int) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATA_DIR": str(folder / "var"),
+        "PORT": str(port),
+        "HEARTBEAT_SECONDS": "1",
+        "HEARTBEAT_TIMEOUT_SECONDS": "5",
+        "MAX_JOB_ATTEMPTS": str(max_attempts),
+        "LOG_LEVEL": "WARNING",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    service = subprocess.Popen([sys.executable, "-m", "app"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return service, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("the service did not start")
+
+
+def _worker_pid(app_pid: int) -> int:
+    """The app's `python -m worker` child process."""
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == app_pid and b"worker" in command:
+            return int(entry.name)
+    raise SystemExit("no worker process")
+
+
+if __name__ == "__main__":
+    main()

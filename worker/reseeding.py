@@ -1,0 +1,17 @@
+"""A Keras callback that makes each epoch's randomness depend only on the seed and the epoch."""
+
+from typing import Any
+
+import keras
+
+
+class ReseedEachEpoch(keras.callbacks.Callback):
+    """Without it, epoch 3's shuffle depends on the draws of epochs 1 and 2, so a job resumed
+    from a checkpoint at epoch 2 would see other batches than an uninterrupted run does."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self._seed = seed
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        keras.utils.set_random_seed((self._seed * 1_000_003 + epoch) % 2**32)
