@@ -4,7 +4,7 @@ import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.status import JobStatus
 from models import ARCHITECTURES, get_architecture
@@ -44,6 +44,21 @@ class TrainRequest(BaseModel):
     tta: bool | None = Field(
         None, description="Evaluate on each test image and its mirror image, averaged."
     )
+    whiten_init: bool | None = Field(
+        None,
+        description="Initialise the network's `whiten` layer as a patch-whitening filter bank "
+        "from the training images, and freeze it (networks with such a layer: airbench).",
+    )
+    bn_bias_lr_scale: float | None = Field(
+        None, gt=0, le=1000, description="Learning-rate multiplier for batch-norm biases (SGD)."
+    )
+    ema_momentum: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Momentum of an average of the weights kept while "
+        "training, which the model ends with; 0: off.",
+    )
     mixed_precision: MixedPrecision | None = Field(
         None, description="`auto`: bfloat16 compute on GPUs, float32 elsewhere."
     )
@@ -70,6 +85,18 @@ class TrainRequest(BaseModel):
         if name not in ARCHITECTURES:
             raise ValueError(f"Unknown model. Expected one of: {', '.join(ARCHITECTURES)}")
         return name
+
+    @model_validator(mode="after")
+    def _options_fit_the_network(self) -> "TrainRequest":
+        if self.whiten_init and not get_architecture(self.model).has_whitening_layer:
+            with_layer = [a.name for a in ARCHITECTURES.values() if a.has_whitening_layer]
+            raise ValueError(
+                f"whiten_init needs a network with a `whiten` layer: {', '.join(with_layer)}."
+            )
+        optimizer = self.optimizer or get_architecture(self.model).recipe.optimizer
+        if self.bn_bias_lr_scale not in (None, 1) and optimizer != "sgd":
+            raise ValueError("bn_bias_lr_scale applies to the sgd optimizer only.")
+        return self
 
     def resolve(self, seed: int) -> "TrainParams":
         """Every parameter: the request's where given, else the network's recipe."""
@@ -107,6 +134,10 @@ class TrainParams(BaseModel):
     flip: bool
     translate: int
     tta: bool
+    # Defaults: jobs stored before these options existed.
+    whiten_init: bool = False
+    bn_bias_lr_scale: float = 1.0
+    ema_momentum: float = 0.0
     mixed_precision: MixedPrecision
     jit_compile: JitCompile
     steps_per_execution: int

@@ -19,6 +19,8 @@ class Architecture:
     description: str
     build: Builder
     recipe: Recipe
+    # A first convolution named `whiten` that `whiten_init` can initialise.
+    has_whitening_layer: bool = False
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -33,6 +35,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         description="Fast BN conv net (widths 64/256/256) with airbench94's recipe.",
         build=airbench.build_airbench,
         recipe=airbench.RECIPE,
+        has_whitening_layer=True,
     ),
     "quick_cnn": Architecture(
         name="quick_cnn",

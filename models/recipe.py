@@ -25,6 +25,12 @@ class Recipe:
     flip: bool = False  # random horizontal flips while training
     translate: int = 0  # random shifts of up to this many pixels while training
     tta: bool = False  # average predictions over each test image and its mirror
+    # airbench94's tricks, each a job option: a frozen patch-whitening first layer initialised
+    # from the training images; a higher learning rate on batch-norm biases; an exponential
+    # moving average of the weights (0: off), which the model ends with.
+    whiten_init: bool = False
+    bn_bias_lr_scale: float = 1.0
+    ema_momentum: float = 0.0
     mixed_precision: MixedPrecision = "auto"
     jit_compile: JitCompile = "auto"
     steps_per_execution: int = 1

@@ -14,6 +14,7 @@ from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainParams
 from models import get_architecture
 from models.layers import RandomFlipTranslate, SparseCrossentropy
+from models.whitening import initialize_whitening
 from worker.checkpoint import EpochCheckpoint, restore_latest_checkpoint
 from worker.clock import StepClock
 from worker.distribution import Distribution
@@ -52,10 +53,10 @@ def fit_and_evaluate(
     keras.config.set_dtype_policy(policy)
     try:
         with distribution.scope():
-            model = _build(params, arrays)
+            model = _build(params, arrays, x_train)
             steps = params.epochs * math.ceil(len(y_train) / params.batch_size)
             model.compile(
-                optimizer=make_optimizer(params, steps),
+                optimizer=make_optimizer(params, steps, model),
                 loss=SparseCrossentropy(params.label_smoothing),
                 metrics=["accuracy"],
                 jit_compile=JIT_COMPILE[params.jit_compile],
@@ -110,8 +111,15 @@ def dtype_policy(params: TrainParams, distribution: Distribution) -> str:
     return DTYPE_POLICIES[params.mixed_precision]
 
 
-def _build(params: TrainParams, arrays: DatasetArrays) -> keras.Model:
+def _build(params: TrainParams, arrays: DatasetArrays, x_train: np.ndarray) -> keras.Model:
     network = get_architecture(params.model).build(arrays.image_shape, len(arrays.class_names))
+    if params.whiten_init:
+        whiten = network.get_layer("whiten")
+        # Whatever the network does to pixels before the layer (normalising) comes first.
+        before_whiten = keras.Model(network.inputs, whiten.input)
+        initialize_whitening(
+            whiten, x_train, lambda images: before_whiten.predict(images, verbose=0)
+        )
     if not (params.flip or params.translate):
         return network
     # Augmentation is a layer of the trained model, so it runs inside the compiled step on the

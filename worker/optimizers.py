@@ -6,20 +6,68 @@ from core.schemas import TrainParams
 from models.layers import WarmupLinearDecay
 
 
-def make_optimizer(params: TrainParams, total_steps: int) -> keras.optimizers.Optimizer:
+class SGDWithScaledLearningRates(keras.optimizers.SGD):
+    """SGD whose step on some variables (batch-norm biases, in airbench94 and ResNet-9's
+    recipes) is `scale` times larger. Weight decay stays as it is, as in those recipes."""
+
+    def __init__(self, *args, scaled_variables=(), scale: float = 1.0, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._scaled_variables = list(scaled_variables)
+        self._scale = scale
+        self._scaled_indices: set[int] = set()
+
+    def build(self, variables) -> None:  # type: ignore[no-untyped-def]
+        super().build(variables)
+        self._scaled_indices = {self._get_variable_index(v) for v in self._scaled_variables}
+
+    def update_step(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
+        if self._get_variable_index(variable) in self._scaled_indices:
+            learning_rate = learning_rate * self._scale
+        return super().update_step(gradient, variable, learning_rate)
+
+
+def make_optimizer(
+    params: TrainParams, total_steps: int, model: keras.Model
+) -> keras.optimizers.Optimizer:
     learning_rate = _schedule(params, total_steps)
     decay = params.weight_decay or None
+    # The weights' moving average replaces the weights at the end of `fit`.
+    ema = {"use_ema": params.ema_momentum > 0, "ema_momentum": params.ema_momentum or 0.99}
     match params.optimizer:
         case "adam":
-            return keras.optimizers.Adam(learning_rate, weight_decay=decay)
+            return keras.optimizers.Adam(learning_rate, weight_decay=decay, **ema)
         case "adamw":
-            return keras.optimizers.AdamW(learning_rate, weight_decay=params.weight_decay)
+            return keras.optimizers.AdamW(learning_rate, weight_decay=params.weight_decay, **ema)
+        case "sgd" if params.bn_bias_lr_scale != 1:
+            return SGDWithScaledLearningRates(
+                learning_rate,
+                momentum=params.momentum,
+                nesterov=True,
+                weight_decay=decay,
+                scaled_variables=batch_norm_biases(model),
+                scale=params.bn_bias_lr_scale,
+                **ema,
+            )
         case "sgd":
             return keras.optimizers.SGD(
-                learning_rate, momentum=params.momentum, nesterov=True, weight_decay=decay
+                learning_rate, momentum=params.momentum, nesterov=True, weight_decay=decay, **ema
             )
         case "rmsprop":
-            return keras.optimizers.RMSprop(learning_rate, weight_decay=decay)
+            return keras.optimizers.RMSprop(learning_rate, weight_decay=decay, **ema)
+
+
+def batch_norm_biases(model: keras.Model) -> list[keras.Variable]:
+    return [
+        layer.beta
+        for layer in _all_layers(model)
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.center
+    ]
+
+
+def _all_layers(layer: keras.layers.Layer):  # type: ignore[no-untyped-def]
+    yield layer
+    for inner in getattr(layer, "layers", []):  # a model's layers, nested models included
+        yield from _all_layers(inner)
 
 
 def _schedule(

@@ -7,7 +7,7 @@ from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.schemas import TrainRequest
 from worker.distribution import get_distribution
-from worker.fitting import evaluate, fit_and_evaluate
+from worker.fitting import evaluate, fit_and_evaluate, split_validation
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +72,37 @@ def test_flip_tta_averages_logits_of_image_and_mirror():
     assert plain_accuracy == 1.0
     assert tta_loss == pytest.approx(np.log(2))  # averaged logits are equal: 50/50
     assert tta_accuracy == 1.0  # argmax of a tie picks the first class
+
+
+def test_airbench_tricks_whitening_bn_bias_rate_and_ema_train_together(arrays):
+    from models.airbench import CIFAR10_MEAN, CIFAR10_STD
+    from models.whitening import whitening_kernel
+
+    request = TrainRequest(
+        model="airbench",
+        epochs=1,
+        batch_size=32,
+        seed=5,
+        whiten_init=True,
+        bn_bias_lr_scale=16,
+        ema_momentum=0.9,
+    )
+
+    outcome = fit_and_evaluate(request.resolve(seed=0), arrays, get_distribution(0))
+
+    x_train, *_ = split_validation(arrays, request.resolve(seed=0))
+    normalized = (x_train.astype(np.float64) - CIFAR10_MEAN) / CIFAR10_STD
+    whiten = outcome.model.get_layer("airbench").get_layer("whiten")
+    # Set from the training images, then left alone by training.
+    assert keras_numpy(whiten.kernel) == pytest.approx(
+        whitening_kernel(normalized, 2), rel=1e-3, abs=1e-3
+    )
+    assert not whiten.kernel.trainable and whiten.bias.trainable
+    assert outcome.model.optimizer.use_ema
+    assert 0 <= outcome.test_accuracy <= 1
+
+
+def keras_numpy(variable):
+    import keras
+
+    return keras.ops.convert_to_numpy(variable)
