@@ -1,5 +1,6 @@
 """Builds the FastAPI app: lifespan, routers and error handlers."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -7,7 +8,9 @@ from fastapi import FastAPI
 
 from app.body_limit import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
+from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import datasets, health, jobs, models, predict, training
+from app.routes import metrics as metrics_route
 from app.services import Services
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
@@ -18,16 +21,20 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, "api")
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.create(settings)
+        services = Services.create(settings, metrics)
         app.state.services = services
         if services.supervisor is not None:
             services.supervisor.start()
+        preloader = asyncio.create_task(services.predictor.load_newest_in_background())
         try:
             yield
         finally:
+            preloader.cancel()
+            await services.predictor.close()
             if services.supervisor is not None:
                 await services.supervisor.stop()
 
@@ -39,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, limit_for_path=_body_limits(settings))
-    for module in (training, jobs, predict, models, datasets, health):
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    for module in (training, jobs, predict, models, datasets, health, metrics_route):
         app.include_router(module.router)
     return app
 

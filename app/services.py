@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from app.metrics import Metrics
 from app.predictor import Predictor
 from app.supervisor import WorkerSupervisor
 from core.dataset_store import DatasetStore
@@ -20,19 +21,28 @@ class Services:
     datasets: DatasetStore
     predictor: Predictor
     supervisor: WorkerSupervisor | None
+    metrics: Metrics
 
     @classmethod
-    def create(cls, settings: Settings) -> "Services":
+    def create(cls, settings: Settings, metrics: Metrics) -> "Services":
         sessions = create_session_factory(settings)
+        jobs = JobStore(sessions)
+        metrics.watch_jobs(jobs)
         models = ModelStore(sessions)
         datasets = DatasetStore(sessions)
         datasets.ensure_builtin_datasets()
         return cls(
             settings=settings,
             sessions=sessions,
-            jobs=JobStore(sessions),
+            jobs=jobs,
             models=models,
             datasets=datasets,
-            predictor=Predictor(models, settings.model_cache_size, settings.max_image_pixels),
+            predictor=Predictor(
+                models,
+                settings,
+                on_load=metrics.model_load.observe,
+                on_batch=metrics.batch_size.observe,
+            ),
             supervisor=WorkerSupervisor(settings) if settings.start_worker else None,
+            metrics=metrics,
         )

@@ -52,6 +52,11 @@ class JobStore:
             page = query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
             return list(session.scalars(page)), total
 
+    def count_by_status(self) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+            return {status: count for status, count in rows}
+
     def claim_next_job(
         self, worker_id: str, heartbeat_timeout: float, max_attempts: int
     ) -> Job | None:

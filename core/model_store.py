@@ -31,15 +31,18 @@ class ModelStore:
         return model
 
     def newest_model(self) -> TrainedModel:
-        with self._sessions() as session:
-            model = session.scalars(
-                select(TrainedModel).order_by(TrainedModel.created_at.desc()).limit(1)
-            ).first()
+        model = self.find_newest_model()
         if model is None:
             raise ConflictError(
                 "No trained model yet: start a job with POST /train and predict once it succeeds."
             )
         return model
+
+    def find_newest_model(self) -> TrainedModel | None:
+        with self._sessions() as session:
+            return session.scalars(
+                select(TrainedModel).order_by(TrainedModel.created_at.desc()).limit(1)
+            ).first()
 
     def list_models(self, limit: int = 50, offset: int = 0) -> tuple[list[TrainedModel], int]:
         with self._sessions() as session:

@@ -10,6 +10,7 @@ from core.status import JobStatus
 from models import ARCHITECTURES, get_architecture
 from models.recipe import JitCompile, MixedPrecision, OptimizerName, ScheduleName
 
+TopK = Annotated[int, Field(ge=1, le=1000, description="How many classes to return.")]
 DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["cifar10"])]
 
 
@@ -231,9 +232,21 @@ class Prediction(BaseModel):
     probability: float
 
 
+class ImagePredictions(BaseModel):
+    filename: str | None = Field(description="The uploaded file's name, if it had one.")
+    predictions: list[Prediction]
+
+
 class PredictionPublic(BaseModel):
     model_id: str
-    predictions: list[Prediction]
+    predictions: list[Prediction] = Field(description="The first (or only) image's classes.")
+    results: list[ImagePredictions] = Field(description="Every image's classes, in upload order.")
+
+
+class Readiness(BaseModel):
+    ready: bool
+    model_id: str | None = Field(description="The default (newest) model.")
+    detail: str
 
 
 class ModelPublic(BaseModel):

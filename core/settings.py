@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     progress_interval_seconds: float = Field(
         0.5, gt=0, description="Least time between two progress writes within an epoch."
     )
+    predict_batch_window_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        description="How long a prediction waits for others to share its batch, in milliseconds.",
+    )
+    predict_max_batch: int = Field(
+        64, ge=1, le=4096, description="Most images run through a model in one batch."
+    )
+    model_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the app looks for a newer model to load in advance."
+    )
     model_cache_size: int = Field(
         4, ge=1, description="How many trained models the app keeps loaded in memory."
     )

@@ -1,10 +1,11 @@
-"""Liveness of the API, its database and its worker."""
+"""Liveness of the API, its database and its worker; readiness to predict."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from app.deps import ServicesDep
-from core.schemas import Health
+from core.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -16,3 +17,17 @@ def read_health(services: ServicesDep) -> Health:
         session.execute(text("SELECT 1"))
     supervisor = services.supervisor
     return Health(status="ok", database="ok", worker=supervisor.state if supervisor else "external")
+
+
+@router.get("/readyz", responses={503: {"model": Readiness}})
+async def read_readiness(services: ServicesDep, response: Response) -> Readiness:
+    """200 once the default (newest) model is loaded and warmed up, so a prediction does not
+    wait for a load; 503 before that, or while no model has been trained."""
+    newest = await run_in_threadpool(services.models.find_newest_model)
+    if newest is None:
+        response.status_code = 503
+        return Readiness(ready=False, model_id=None, detail="No trained model yet.")
+    if not services.predictor.is_loaded(newest.id):
+        response.status_code = 503
+        return Readiness(ready=False, model_id=newest.id, detail="Loading the newest model.")
+    return Readiness(ready=True, model_id=newest.id, detail="The newest model is loaded.")

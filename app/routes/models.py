@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ServicesDep
 from core.schemas import ModelPublic, ModelsPublic
@@ -30,10 +31,10 @@ def read_model(model_id: str, services: ServicesDep) -> ModelPublic:
 
 
 @router.delete("/{model_id}", status_code=204)
-def delete_model(model_id: str, services: ServicesDep) -> None:
+async def delete_model(model_id: str, services: ServicesDep) -> None:
     """Delete a trained model's record and files; predictions stop using it at once."""
-    model = services.models.delete_model(model_id)
-    services.predictor.forget(model_id)
+    model = await run_in_threadpool(services.models.delete_model, model_id)
+    await services.predictor.forget(model_id)
     folder = Path(model.path).parent
     if folder.parent == services.settings.models_dir.resolve():  # never outside DATA_DIR/models
         shutil.rmtree(folder, ignore_errors=True)

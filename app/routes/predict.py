@@ -1,25 +1,35 @@
-"""Predicting the class of an uploaded image."""
+"""Predicting the classes of uploaded images."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request
 
 from app.deps import ServicesDep
-from core.schemas import PredictionPublic
+from app.uploads import OPENAPI_REQUEST_BODY, read_prediction_request
+from core.schemas import ImagePredictions, PredictionPublic, TopK
 
 router = APIRouter(tags=["predict"])
 
 
-@router.post("/predict")
+@router.post("/predict", openapi_extra=OPENAPI_REQUEST_BODY)
 async def create_prediction(
+    request: Request,
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="The image: JPEG, PNG, WebP, GIF, BMP, TIFF.")],
     model: Annotated[
-        str | None, Form(description="Model id; default: the newest trained model.")
+        str | None, Query(description="Model id; default: the newest trained model.")
     ] = None,
-    top_k: Annotated[int, Form(ge=1, le=1000, description="How many classes to return.")] = 5,
+    top_k: Annotated[TopK, Query()] = 5,
 ) -> PredictionPublic:
-    """The model's most likely classes for the image, with probabilities summing to 1."""
-    image = await file.read()
-    return await run_in_threadpool(services.predictor.predict, image, model or None, top_k)
+    """The model's most likely classes for each image, with probabilities summing to 1.
+
+    Multipart `file` fields (one or several; `model` and `top_k` may also be form fields), or
+    the image itself as the body with `Content-Type: image/*`. Concurrent requests share
+    batches on the server.
+    """
+    read = await read_prediction_request(request, model, top_k, services.settings.predict_max_batch)
+    record, predictions = await services.predictor.predict(read.uploads, read.model, read.top_k)
+    results = [
+        ImagePredictions(filename=upload.filename, predictions=image)
+        for upload, image in zip(read.uploads, predictions, strict=True)
+    ]
+    return PredictionPublic(model_id=record.id, predictions=results[0].predictions, results=results)

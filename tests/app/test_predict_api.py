@@ -145,3 +145,78 @@ def test_models_with_custom_layers_load_safely_and_predict(client, settings, ses
 
     assert response.status_code == 200, response.text
     assert response.json()["model_id"] == record.id
+
+
+def test_several_images_in_one_request_are_predicted_together_in_order(client, make_model):
+    make_model()
+    images = [("ship.jpg", _jpeg()), ("cat.jpg", cifar_samples()["test"]["cat"][0])]
+
+    response = client.post(
+        "/predict",
+        files=[("file", (name, data, "image/jpeg")) for name, data in images],
+        data={"top_k": "3"},
+    )
+
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["filename"] for r in results] == ["ship.jpg", "cat.jpg"]
+    for (name, data), result in zip(images, results, strict=True):
+        alone = client.post("/predict", files={"file": (name, data, "image/jpeg")}).json()
+        assert [p["index"] for p in result["predictions"]] == [
+            p["index"] for p in alone["predictions"][:3]
+        ]
+        for together, single in zip(result["predictions"], alone["predictions"], strict=False):
+            assert together["probability"] == pytest.approx(single["probability"], abs=1e-5)
+    assert response.json()["predictions"] == results[0]["predictions"]
+
+
+def test_a_raw_image_body_works_with_query_options(client, make_model):
+    older, _ = make_model(), make_model()
+
+    response = client.post(
+        "/predict",
+        content=_jpeg(),
+        headers={"content-type": "image/jpeg"},
+        params={"top_k": 2, "model": older.id},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["model_id"] == older.id
+    assert len(response.json()["predictions"]) == 2
+
+
+def test_a_body_that_is_neither_form_nor_image_is_415(client, make_model):
+    make_model()
+
+    response = client.post("/predict", json={"file": "ship.jpg"})
+
+    assert response.status_code == 415
+    assert "Content-Type: image/*" in response.json()["detail"]
+
+
+def test_a_bad_image_among_several_is_named(client, make_model):
+    make_model()
+    files = [
+        ("file", ("good.jpg", _jpeg(), "image/jpeg")),
+        ("file", ("bad.jpg", b"x", "image/jpeg")),
+    ]
+
+    response = client.post("/predict", files=files)
+
+    assert response.status_code == 415
+    assert response.json()["detail"].startswith("bad.jpg: ")
+
+
+def test_more_images_than_a_batch_holds_are_refused(settings, make_model):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    make_model()
+    settings.predict_max_batch = 2
+    with TestClient(create_app(settings)) as client:
+        files = [("file", (f"{i}.jpg", _jpeg(), "image/jpeg")) for i in range(3)]
+        response = client.post("/predict", files=files)
+
+    assert response.status_code == 400
+    assert "Too many files" in response.json()["detail"]

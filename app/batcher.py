@@ -1,0 +1,88 @@
+"""Micro-batching: images from concurrent requests that arrive within a short window run
+through the model together, as one batch, in one call."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.inference import Forward
+
+
+@dataclass
+class _Pending:
+    pixels: np.ndarray  # (n, H, W, 3) from one request
+    result: asyncio.Future[np.ndarray] = field(repr=False)
+
+
+class MicroBatcher:
+    """Collects submissions for up to `window_seconds` after the first one arrives (or until
+    `max_batch` images wait), then runs them as one batch on the model's own thread."""
+
+    def __init__(
+        self,
+        forward: Forward,
+        window_seconds: float,
+        max_batch: int,
+        on_batch=None,  # type: ignore[no-untyped-def]  # called with each batch's size
+    ) -> None:
+        self._forward = forward
+        self._window = window_seconds
+        self._max_batch = max_batch
+        self._on_batch = on_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        # One thread: the model runs one batch at a time, off the event loop.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, pixels: np.ndarray) -> np.ndarray:
+        """The logits for `pixels`, computed in a batch with whatever else is waiting."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="micro-batcher")
+        pending = _Pending(pixels, asyncio.get_running_loop().create_future())
+        await self._queue.put(pending)
+        return await pending.result
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        held: _Pending | None = None  # did not fit in the last batch; it starts the next one
+        while True:
+            batch = [held or await self._queue.get()]
+            held = None
+            size = len(batch[0].pixels)
+            deadline = loop.time() + self._window
+            while size < self._max_batch:
+                try:
+                    pending = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
+                except TimeoutError:
+                    break
+                if size + len(pending.pixels) > self._max_batch:
+                    held = pending
+                    break
+                batch.append(pending)
+                size += len(pending.pixels)
+            await self._run_batch(batch, loop)
+
+    async def _run_batch(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
+        pixels = np.concatenate([pending.pixels for pending in batch])
+        try:
+            logits = await loop.run_in_executor(self._executor, self._forward, pixels)
+        except Exception as error:  # every waiting request gets the error, and serving goes on
+            for pending in batch:
+                if not pending.result.done():
+                    pending.result.set_exception(error)
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(pixels))
+        start = 0
+        for pending in batch:
+            end = start + len(pending.pixels)
+            if not pending.result.done():  # the client may have gone away
+                pending.result.set_result(logits[start:end])
+            start = end

@@ -1,0 +1,89 @@
+"""Reading the images of a prediction request: multipart `file` fields (one or several), or
+the image itself as the body (`Content-Type: image/*`)."""
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile
+
+from app.predictor import Upload
+from core.errors import UnsupportedMediaError
+from core.schemas import TopK
+
+RAW_TYPES = ("image/", "application/octet-stream")
+OPENAPI_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One or more images (repeat the field); "
+                            "JPEG, PNG, WebP, GIF, BMP, TIFF.",
+                        },
+                        "model": {"type": "string", "description": "Model id."},
+                        "top_k": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@dataclass
+class PredictionRequest:
+    uploads: list[Upload]
+    model: str | None
+    top_k: int
+
+
+async def read_prediction_request(
+    request: Request, model: str | None, top_k: int, max_images: int
+) -> PredictionRequest:
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        return await _read_multipart(request, model, top_k, max_images)
+    if content_type.startswith(RAW_TYPES):
+        return PredictionRequest([Upload(None, await request.body())], model, top_k)
+    raise UnsupportedMediaError(
+        "Send the image as multipart/form-data in a `file` field (repeat it for several "
+        "images), or as the request body with Content-Type: image/*."
+    )
+
+
+async def _read_multipart(
+    request: Request, model: str | None, top_k: int, max_images: int
+) -> PredictionRequest:
+    # Starlette refuses more files than this with a 400 before reading them.
+    form = await request.form(max_files=max_images, max_fields=10)
+    files = form.getlist("file")
+    if not files:
+        raise _invalid("file", "Field required: one or more images in `file` fields.")
+    if not all(isinstance(file, UploadFile) for file in files):
+        raise _invalid("file", "Each `file` field must be a file upload, not text.")
+    form_model, form_top_k = form.get("model"), form.get("top_k")
+    if isinstance(form_model, str) and form_model:
+        model = form_model
+    if isinstance(form_top_k, str):
+        try:
+            top_k = TypeAdapter(TopK).validate_python(form_top_k)
+        except ValidationError as error:
+            raise _invalid("top_k", error.errors()[0]["msg"], form_top_k) from None
+    uploads = [Upload(file.filename, await file.read()) for file in files]  # type: ignore[union-attr]
+    return PredictionRequest(uploads, model, top_k)
+
+
+def _invalid(field: str, message: str, received: str | None = None) -> RequestValidationError:
+    problem = {"loc": ("body", field), "msg": message, "type": "value_error"}
+    if received is not None:
+        problem["input"] = received
+    return RequestValidationError([problem])

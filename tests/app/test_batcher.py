@@ -1,0 +1,79 @@
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from app.batcher import MicroBatcher
+from app.inference import bucket_size
+
+
+def _identity_forward(calls: list[int]):
+    """Logits that are the images' own first pixel, so each answer shows whose it is."""
+
+    def forward(pixels: np.ndarray) -> np.ndarray:
+        calls.append(len(pixels))
+        assert threading.current_thread().name.startswith("inference")  # off the event loop
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+    return forward
+
+
+def _images(first: int, count: int = 1) -> np.ndarray:
+    images = np.zeros((count, 2, 2, 3), dtype=np.uint8)
+    images[:, 0, 0, 0] = np.arange(first, first + count)
+    return images
+
+
+def test_concurrent_submissions_share_batches_and_each_gets_its_own_answer():
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_identity_forward(calls), window_seconds=0.05, max_batch=64)
+        answers = await asyncio.gather(*(batcher.submit(_images(i)) for i in range(20)))
+        await batcher.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+
+    assert [int(answer[0, 0]) for answer in answers] == list(range(20))
+    assert sum(calls) == 20 and len(calls) < 20  # shared batches, fewer model calls
+
+
+def test_a_batch_never_grows_past_the_maximum():
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_identity_forward(calls), window_seconds=0.05, max_batch=8)
+        answers = await asyncio.gather(*(batcher.submit(_images(10 * i, 3)) for i in range(6)))
+        await batcher.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+
+    assert [answer[:, 0].tolist() for answer in answers] == [
+        [10 * i, 10 * i + 1, 10 * i + 2] for i in range(6)
+    ]
+    assert max(calls) == 6  # two requests of 3; a third would make 9, over the maximum
+
+
+def test_a_failing_batch_fails_its_requests_and_the_next_batch_runs():
+    def flaky(pixels: np.ndarray) -> np.ndarray:
+        if pixels[0, 0, 0, 0] == 0:
+            raise RuntimeError("device error")
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+    async def scenario():
+        batcher = MicroBatcher(flaky, window_seconds=0, max_batch=1)
+        with pytest.raises(RuntimeError, match="device error"):
+            await batcher.submit(_images(0))
+        answer = await batcher.submit(_images(5))
+        await batcher.close()
+        return answer
+
+    assert int(asyncio.run(scenario())[0, 0]) == 5
+
+
+@pytest.mark.parametrize(("count", "bucket"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16)])
+def test_batches_are_padded_to_powers_of_two(count, bucket):
+    assert bucket_size(count) == bucket
