@@ -1,16 +1,43 @@
 """`python -m app`: serve the API (and, by default, supervise a training worker)."""
 
+import logging
+
 import uvicorn
 
-from core.settings import get_settings
+from core.logs import configure_logging
+from core.settings import Settings, get_settings
+
+LOCALHOST = "127.0.0.1"
+log = logging.getLogger("app")
+
+
+def bind_address(settings: Settings) -> str:
+    """HOST, unless no API keys are configured: then nobody else may reach the API."""
+    if settings.api_keys:
+        roles = list(settings.api_keys.values())
+        log.info(
+            "API keys required",
+            extra={"admin_keys": roles.count("admin"), "predict_keys": roles.count("predict")},
+        )
+        return settings.host
+    if settings.host != LOCALHOST:
+        log.warning(
+            "no API_KEYS configured: listening on 127.0.0.1 only, not on HOST; set API_KEYS "
+            "to serve other machines",
+            extra={"host": settings.host},
+        )
+    else:
+        log.warning("no API_KEYS configured: anyone who can reach 127.0.0.1 may use the API")
+    return LOCALHOST
 
 
 def main() -> None:
     settings = get_settings()
+    configure_logging(settings.log_level, "api")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=settings.host,
+        host=bind_address(settings),
         port=settings.port,
         log_level=settings.log_level.lower(),
     )

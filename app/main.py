@@ -4,8 +4,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Security
 
+from app.auth import ApiKeyMiddleware, bearer_scheme
 from app.body_limit import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await services.supervisor.stop()
 
     app = FastAPI(
+        dependencies=[Security(bearer_scheme)],
         title="Keras train & serve",
         version="0.1.0",
         summary="Train Keras image classifiers on your GPUs and serve their predictions.",
@@ -46,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, limit_for_path=_body_limits(settings))
+    # Outside the body limit, so a request without the right key is refused before its body is
+    # read; inside the metrics, so that refusals are counted.
+    app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     for module in (training, jobs, predict, models, datasets, health, metrics_route):
         app.include_router(module.router)

@@ -17,9 +17,10 @@ STOP_GRACE_SECONDS = 10.0
 def worker_environment(settings: Settings) -> dict[str, str]:
     """The app's own settings, passed on, so the worker sees what the app sees."""
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
+    for name, value in settings.model_dump(exclude={"api_keys"}).items():
         if value is not None:
             env[name.upper()] = str(value)
+    env.pop("API_KEYS", None)  # the worker serves no requests: it gets no keys
     env["DATA_DIR"] = str(settings.data_dir.resolve())
     env["DATABASE_URL"] = settings.resolved_database_url
     return env

@@ -2,18 +2,23 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 
 MiB = 1024 * 1024
 
+Role = Literal["admin", "predict"]
+ROLES = ("admin", "predict")
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # Errors never echo a value: API keys and database passwords are among them.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     data_dir: Path = Field(
         Path("var"), description="Folder for the database, datasets, models and caches."
@@ -21,8 +26,16 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the job store; default: a SQLite file in DATA_DIR."
     )
-    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the HTTP server binds to; without API_KEYS, always 127.0.0.1.",
+    )
     port: int = Field(8000, description="Port the HTTP server listens on.")
+    api_keys: Annotated[dict[str, Role], NoDecode] = Field(
+        default_factory=dict,
+        description="API keys and their roles, as `key:admin,key:predict`; admin keys may do "
+        "everything, predict keys may predict and read. None: no authentication.",
+    )
     start_worker: bool = Field(
         True, description="Start and supervise a training worker process inside the app."
     )
@@ -91,6 +104,22 @@ class Settings(BaseSettings):
         CIFAR10_SHA256, description="SHA-256 of the archive at CIFAR10_URL."
     )
     log_level: str = Field("INFO", description="Lowest level of log records written.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        keys: dict[str, str] = {}
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            key, separator, role = entry.rpartition(":")
+            # Never echo a key back in an error message.
+            if not separator or not key or role not in ROLES or any(c.isspace() for c in key):
+                raise ValueError(
+                    f"API_KEYS entry {len(keys) + 1} is not `key:admin` or `key:predict`."
+                )
+            keys[key] = role
+        return keys
 
     @property
     def resolved_database_url(self) -> str:
