@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from app.services import Services
 
@@ -12,3 +12,7 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+# Pagination of every list; the bounds keep values within what a database integer holds.
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip.")]

@@ -31,6 +31,9 @@ def main() -> None:
         help="override a field of the fast recipe's POST /train body (repeatable)",
     )
     parser.add_argument("--skip-seed", action="store_true", help="run only the fast recipe")
+    parser.add_argument(
+        "--random-seed", type=int, default=0, help="the random seed of every run (default 0)"
+    )
     parser.add_argument("--cpu-replicas", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="decoded arrays (.npz)")
     parser.add_argument(
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> None:
     )
     results = {}
     for label, request in runs:
-        params = request.model_copy(update={"validation_split": 0.0, "seed": 0}).resolve(seed=0)
+        fixed = {"validation_split": 0.0, "seed": args.random_seed}
+        params = request.model_copy(update=fixed).resolve(seed=args.random_seed)
         log = EpochLog()
         started = time.monotonic()
         outcome = fit_and_evaluate(params, arrays, distribution, [log])

@@ -6,10 +6,10 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import ServicesDep
+from app.deps import Limit, Offset, ServicesDep
 from core.datasets.registration import register_dataset_archive
 from core.errors import InvalidInputError
 from core.schemas import DatasetPublic, DatasetsPublic
@@ -55,8 +55,8 @@ async def create_dataset(
 @router.get("")
 def read_datasets(
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> DatasetsPublic:
     """List datasets, newest first."""
     datasets, count = services.datasets.list_datasets(limit, offset)

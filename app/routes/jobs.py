@@ -1,11 +1,10 @@
 """Following training jobs."""
 
 import shutil
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from app.deps import ServicesDep
+from app.deps import Limit, Offset, ServicesDep
 from core.schemas import EpochMetrics, JobError, JobPublic, JobsPublic, TrainParams
 from core.status import JobStatus
 from core.tables import Job
@@ -48,8 +47,8 @@ def read_jobs(
     services: ServicesDep,
     request: Request,
     status: JobStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> JobsPublic:
     """List jobs, newest first, optionally only those with one status."""
     jobs, count = services.jobs.list_jobs(status, limit, offset)

@@ -2,12 +2,11 @@
 
 import shutil
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import ServicesDep
+from app.deps import Limit, Offset, ServicesDep
 from core.schemas import ModelPublic, ModelsPublic
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -16,8 +15,8 @@ router = APIRouter(prefix="/models", tags=["models"])
 @router.get("")
 def read_models(
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ModelsPublic:
     """List trained models, newest first."""
     models, count = services.models.list_models(limit, offset)

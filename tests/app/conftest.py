@@ -4,8 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from core.model_store import ModelStore
 from core.tables import TrainedModel
+from tests.samples import save_untrained_model
 
 
 @pytest.fixture
@@ -15,27 +15,10 @@ def client(settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def make_model(settings, sessions) -> Callable[..., TrainedModel]:
+def make_model(settings) -> Callable[..., TrainedModel]:
     """An untrained seed_cnn saved exactly as the worker saves a trained one."""
 
     def make(class_names: list[str] = ["airplane", "cat", "ship"]) -> TrainedModel:  # noqa: B006
-        from models import get_architecture
-        from worker.saving import save_trained_model
-
-        network = get_architecture("seed_cnn").build((32, 32, 3), len(class_names))
-        record = save_trained_model(
-            network,
-            settings.models_dir,
-            {
-                "job_id": "job-for-test",
-                "dataset_id": "sample",
-                "architecture": "seed_cnn",
-                "class_names": class_names,
-                "input_shape": [32, 32, 3],
-                "params": {"epochs": 1},
-                "metrics": {"test_accuracy": 0.5, "test_loss": 1.0},
-            },
-        )
-        return ModelStore(sessions).add_model(record)
+        return save_untrained_model(settings, class_names)
 
     return make

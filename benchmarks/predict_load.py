@@ -1,0 +1,202 @@
+"""Load benchmark for POST /predict, against a server it starts itself, with real CIFAR-10 JPEGs.
+
+    python -m benchmarks.predict_load --archive ../shared/datasets/cifar10-jpeg.tar.gz
+
+Saves a seed_cnn (weights do not change its speed) as the service's model, starts `python -m app`,
+and sends single-image requests from concurrent clients (httpx, asyncio) at each concurrency, then
+requests of `--batch-images` images. In the same run it measures two limits on this machine: the
+HTTP floor (the same stack answering an upload with a constant, no model: benchmarks/http_floor.py)
+and the bare batched model (the compiled model called in-process on batches). Prints requests/s,
+images/s and p50/p99 latency for each.
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archive", type=Path, required=True, help="CIFAR-10 JPEG archive")
+    parser.add_argument("--seconds", type=float, default=10, help="per measurement")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--batch-images", type=int, default=32)
+    parser.add_argument("--batch-concurrency", type=int, default=4)
+    parser.add_argument("--window-ms", type=float, default=None, help="PREDICT_BATCH_WINDOW_MS")
+    args = parser.parse_args()
+
+    images = _jpegs(args.archive, 256)
+    print(f"{len(images)} CIFAR-10 test JPEGs, {os.cpu_count()} CPUs\n")
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder) / "var"
+        model_path = _save_seed_model(data_dir)
+        env = {"DATA_DIR": str(data_dir), "START_WORKER": "false", "LOG_LEVEL": "WARNING"}
+        if args.window_ms is not None:
+            env["PREDICT_BATCH_WINDOW_MS"] = str(args.window_ms)
+        with _server([sys.executable, "-m", "app"], env, "/readyz") as url:
+            print("service (seed_cnn):")
+            for concurrency in args.concurrency:
+                _report(f"  1 image,  c={concurrency:<3}", _load(url, images, 1, concurrency, args))
+            batch = _load(url, images, args.batch_images, args.batch_concurrency, args)
+            _report(f"  {args.batch_images} images, c={args.batch_concurrency:<3}", batch)
+        floor_command = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app"]
+        with _server(floor_command, {}, None) as url:
+            print("HTTP floor (same stack, constant answer, no model):")
+            floor = {c: _load(url, images, 1, c, args) for c in args.concurrency}
+            for concurrency, result in floor.items():
+                _report(f"  1 image,  c={concurrency:<3}", result)
+        bare = _bare_model(model_path, images, args.batch_images, args.seconds)
+        print(
+            f"bare batched model, in-process, batches of {args.batch_images}: {bare:,.0f} images/s"
+        )
+
+
+def _load(url: str, images: list[bytes], per_request: int, concurrency: int, args) -> dict:  # type: ignore[no-untyped-def]
+    return asyncio.run(_clients(url, images, per_request, concurrency, args.seconds))
+
+
+async def _clients(
+    url: str, images: list[bytes], per_request: int, concurrency: int, seconds: float
+) -> dict:
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def one_client(offset: int) -> None:
+            nonlocal failures
+            i = offset
+            while time.perf_counter() < stop:
+                files = [
+                    ("file", (f"{j}.jpg", images[(i + j) % len(images)], "image/jpeg"))
+                    for j in range(per_request)
+                ]
+                started = time.perf_counter()
+                response = await client.post("/predict", files=files)
+                latencies.append(time.perf_counter() - started)
+                failures += response.status_code != 200
+                i += per_request
+
+        await asyncio.gather(*(one_client(0) for _ in range(min(concurrency, 2))))  # warm-up
+        latencies.clear()
+        started = time.perf_counter()
+        stop = started + seconds
+        await asyncio.gather(*(one_client(k * 7) for k in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "requests_per_second": len(latencies) / elapsed,
+        "images_per_second": len(latencies) * per_request / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+        "failures": failures,
+    }
+
+
+def _report(label: str, result: dict) -> None:
+    rates = f"{result['requests_per_second']:8.1f} requests/s {result['images_per_second']:8.1f}"
+    latency = f"p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms"
+    failed = f"   {result['failures']} failed" if result["failures"] else ""
+    print(f"{label} {rates} images/s   {latency}{failed}")
+
+
+def _bare_model(model_path: str, images: list[bytes], batch: int, seconds: float) -> float:
+    import keras
+
+    from app.inference import compile_forward
+    from core.images import decode_rgb
+
+    model = keras.saving.load_model(model_path, compile=False)
+    forward = compile_forward(model)
+    pixels = np.stack([decode_rgb(data, (32, 32), 10**8) for data in images[:batch]])
+    forward(pixels)
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        forward(pixels)
+        done += batch
+    return done / (time.perf_counter() - started)
+
+
+def _save_seed_model(data_dir: Path) -> str:
+    from core.db import create_session_factory
+    from core.model_store import ModelStore
+    from core.settings import Settings
+    from models import get_architecture
+    from worker.saving import save_trained_model
+
+    settings = Settings(data_dir=data_dir, _env_file=None)
+    classes = ["airplane", "automobile", "bird", "cat", "deer"]
+    classes += ["dog", "frog", "horse", "ship", "truck"]
+    network = get_architecture("seed_cnn").build((32, 32, 3), 10)
+    record = save_trained_model(
+        network,
+        settings.models_dir,
+        {
+            "job_id": "benchmark",
+            "dataset_id": "cifar10",
+            "architecture": "seed_cnn",
+            "class_names": classes,
+            "input_shape": [32, 32, 3],
+            "params": {},
+            "metrics": {},
+        },
+    )
+    ModelStore(create_session_factory(settings)).add_model(record)
+    return record.path
+
+
+def _jpegs(archive: Path, count: int) -> list[bytes]:
+    found = []
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            if member.isfile() and "/test/" in f"/{member.name}" and member.name.endswith(".jpg"):
+                found.append(tar.extractfile(member).read())  # type: ignore[union-attr]
+                if len(found) == count:
+                    break
+    return found
+
+
+class _server:
+    """A server process on a free port, answering `ready_path` (or any request) when entered."""
+
+    def __init__(self, command: list[str], env: dict[str, str], ready_path: str | None) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.command = [*command, "--port", str(self.port)] if "uvicorn" in command else command
+        self.env = {**os.environ, "PORT": str(self.port), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+        self.ready_path = ready_path
+
+    def __enter__(self) -> str:
+        if "uvicorn" in self.command:
+            self.command += ["--log-level", "warning"]
+        self.process = subprocess.Popen(self.command, env=self.env)
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"{url}{self.ready_path or '/docs'}", timeout=1)
+                if response.status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{self.command} did not become ready")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+if __name__ == "__main__":
+    main()
