@@ -16,6 +16,10 @@ class _Pending:
     result: asyncio.Future[np.ndarray] = field(repr=False)
 
 
+class BatcherClosed(Exception):
+    """The model was unloaded (evicted or deleted) after the request picked it."""
+
+
 class MicroBatcher:
     """Collects submissions for up to `window_seconds` after the first one arrives (or until
     `max_batch` images wait), then runs them as one batch on the model's own thread."""
@@ -31,13 +35,17 @@ class MicroBatcher:
         self._window = window_seconds
         self._max_batch = max_batch
         self._on_batch = on_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        # None, once queued, asks the loop to finish what waits before it and stop.
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._closed = False
         # One thread: the model runs one batch at a time, off the event loop.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, pixels: np.ndarray) -> np.ndarray:
         """The logits for `pixels`, computed in a batch with whatever else is waiting."""
+        if self._closed:
+            raise BatcherClosed()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="micro-batcher")
         pending = _Pending(pixels, asyncio.get_running_loop().create_future())
@@ -45,22 +53,30 @@ class MicroBatcher:
         return await pending.result
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Answer every request already waiting, then stop."""
+        self._closed = True
+        if self._task is not None and not self._task.done():
+            await self._queue.put(None)
+            await self._task
+        self._executor.shutdown(wait=False)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         held: _Pending | None = None  # did not fit in the last batch; it starts the next one
         while True:
-            batch = [held or await self._queue.get()]
-            held = None
-            size = len(batch[0].pixels)
+            first = held or await self._queue.get()
+            held, closing = None, False
+            if first is None:
+                return
+            batch, size = [first], len(first.pixels)
             deadline = loop.time() + self._window
             while size < self._max_batch:
                 try:
                     pending = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
                 except TimeoutError:
+                    break
+                if pending is None:
+                    closing = True
                     break
                 if size + len(pending.pixels) > self._max_batch:
                     held = pending
@@ -68,6 +84,8 @@ class MicroBatcher:
                 batch.append(pending)
                 size += len(pending.pixels)
             await self._run_batch(batch, loop)
+            if closing:
+                return
 
     async def _run_batch(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
         pixels = np.concatenate([pending.pixels for pending in batch])

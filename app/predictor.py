@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from app.batcher import MicroBatcher
+from app.batcher import BatcherClosed, MicroBatcher
 from app.inference import compile_forward, warm_up
 from core.errors import InvalidInputError, UnsupportedMediaError
 from core.images import decode_rgb
@@ -66,7 +66,10 @@ class Predictor:
         record = await run_in_threadpool(self._record, model_id)
         loaded = await self.load(record)
         pixels = await asyncio.gather(*(self._decode(upload, loaded) for upload in uploads))
-        logits = await loaded.batcher.submit(np.stack(pixels))
+        try:
+            logits = await loaded.batcher.submit(np.stack(pixels))
+        except BatcherClosed:  # unloaded meanwhile: load it again
+            logits = await (await self.load(record)).batcher.submit(np.stack(pixels))
         return record, [_top_k(record, row, top_k) for row in _softmax(logits)]
 
     async def load(self, record: TrainedModel) -> LoadedModel:

@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from app.batcher import MicroBatcher
+from app.batcher import BatcherClosed, MicroBatcher
 from app.inference import bucket_size
 
 
@@ -77,3 +77,18 @@ def test_a_failing_batch_fails_its_requests_and_the_next_batch_runs():
 @pytest.mark.parametrize(("count", "bucket"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16)])
 def test_batches_are_padded_to_powers_of_two(count, bucket):
     assert bucket_size(count) == bucket
+
+
+def test_closing_answers_what_waits_and_refuses_what_comes_after():
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_identity_forward(calls), window_seconds=0.2, max_batch=64)
+        waiting = [asyncio.create_task(batcher.submit(_images(i))) for i in range(3)]
+        await asyncio.sleep(0.01)
+        await batcher.close()
+        with pytest.raises(BatcherClosed):
+            await batcher.submit(_images(9))
+        return [int((await task)[0, 0]) for task in waiting]
+
+    assert asyncio.run(scenario()) == [0, 1, 2]

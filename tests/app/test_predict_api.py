@@ -1,4 +1,6 @@
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -10,6 +12,14 @@ pytestmark = pytest.mark.slow
 
 def _jpeg() -> bytes:
     return cifar_samples()["test"]["ship"][0]
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that claims enormous dimensions (a decompression bomb), without the pixels."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    ihdr = struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def test_predict_without_any_model_says_to_train_first(client):
@@ -74,6 +84,7 @@ def test_any_image_size_and_mode_is_accepted(client, make_model):
             "unsupported_media_type",
         ),
         ({"file": ("t.jpg", None, "image/jpeg")}, {}, 422, "validation_error"),  # truncated
+        ({"file": ("b.png", "bomb", "image/png")}, {}, 422, "validation_error"),
         ({"other": ("x.jpg", b"x", "image/jpeg")}, {}, 422, "validation_error"),  # no `file`
         ({"file": ("s.jpg", "ok", "image/jpeg")}, {"model": "nope"}, 404, "not_found"),
         ({"file": ("s.jpg", "ok", "image/jpeg")}, {"top_k": "0"}, 422, "validation_error"),
@@ -86,6 +97,8 @@ def test_bad_uploads_get_clear_errors_and_the_server_keeps_serving(
     name, (filename, content, media) = next(iter(files.items()))
     if content is None:
         content = _jpeg()[:300]
+    elif content == "bomb":
+        content = _png_header(100_000, 100_000)
     elif content == "ok":
         content = _jpeg()
 
