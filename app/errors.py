@@ -12,6 +12,7 @@ from core.errors import (
     ConflictError,
     DatasetUnavailableError,
     InvalidInputError,
+    ModelUnavailableError,
     NotFoundError,
     ServiceError,
     UnsupportedMediaError,
@@ -24,6 +25,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     InvalidInputError: 422,
     UnsupportedMediaError: 415,
     DatasetUnavailableError: 503,
+    ModelUnavailableError: 503,
 }
 
 TYPE_BY_STATUS = {

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.batcher import BatcherClosed, MicroBatcher
 from app.inference import compile_forward, warm_up
-from core.errors import InvalidInputError, UnsupportedMediaError
+from core.errors import InvalidInputError, ModelUnavailableError, UnsupportedMediaError
 from core.images import decode_rgb
 from core.model_store import ModelStore
 from core.schemas import Prediction
@@ -81,7 +81,13 @@ class Predictor:
         async with self._loading.setdefault(record.id, asyncio.Lock()):
             if record.id not in self._cache:
                 started = time.monotonic()
-                model, forward = await asyncio.to_thread(self._load_and_warm_up, record)
+                try:
+                    model, forward = await asyncio.to_thread(self._load_and_warm_up, record)
+                except Exception as error:
+                    log.exception("model failed to load", extra={"model_id": record.id})
+                    raise ModelUnavailableError(
+                        f"Model {record.id!r} could not be loaded: {error}"
+                    ) from error
                 batcher = MicroBatcher(
                     forward,
                     self._settings.predict_batch_window_ms / 1000,
@@ -102,13 +108,16 @@ class Predictor:
 
     async def load_newest_in_background(self) -> None:
         """Keep the newest model (the default one) loaded, so no request waits for its load."""
+        failed: set[str] = set()  # tried once in the background; requests will say why
         while True:
             try:
                 newest = await run_in_threadpool(self._models.find_newest_model)
-                if newest is not None and not self.is_loaded(newest.id):
+                if newest is not None and newest.id not in failed and not self.is_loaded(newest.id):
+                    failed.add(newest.id)
                     await self.load(newest)
+                    failed.discard(newest.id)
             except Exception:
-                log.exception("loading the newest model failed; trying again later")
+                log.warning("could not look for or load the newest model", exc_info=True)
             await asyncio.sleep(self._settings.model_poll_seconds)
 
     async def forget(self, model_id: str) -> None:

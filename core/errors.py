@@ -31,3 +31,7 @@ class UnsupportedMediaError(ServiceError):
 
 class DatasetUnavailableError(ServiceError):
     """A dataset that exists but cannot be loaded right now (e.g. no network to download it)."""
+
+
+class ModelUnavailableError(ServiceError):
+    """A trained model whose files cannot be loaded (missing or damaged on disk)."""

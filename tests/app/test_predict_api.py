@@ -1,6 +1,7 @@
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -233,3 +234,17 @@ def test_more_images_than_a_batch_holds_are_refused(settings, make_model):
 
     assert response.status_code == 400
     assert "Too many files" in response.json()["detail"]
+
+
+def test_a_model_whose_files_are_damaged_is_a_clear_503_and_others_still_serve(client, make_model):
+    good, broken = make_model(), make_model()
+    Path(broken.path).write_bytes(b"not a keras archive")
+
+    response = client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")})
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith(f"Model '{broken.id}' could not be loaded")
+    named = client.post(
+        "/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}, data={"model": good.id}
+    )
+    assert named.status_code == 200
