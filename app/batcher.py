@@ -71,10 +71,17 @@ class MicroBatcher:
             batch, size = [first], len(first.pixels)
             deadline = loop.time() + self._window
             while size < self._max_batch:
-                try:
-                    pending = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
-                except TimeoutError:
-                    break
+                # What queued up while the last batch ran joins at once; then, for up to the
+                # window, whatever else arrives.
+                if not self._queue.empty():
+                    pending = self._queue.get_nowait()
+                else:
+                    try:
+                        pending = await asyncio.wait_for(
+                            self._queue.get(), deadline - loop.time()
+                        )
+                    except TimeoutError:
+                        break
                 if pending is None:
                     closing = True
                     break

@@ -7,7 +7,8 @@ from fastapi import Depends, Query, Request
 from app.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI would run a plain function in a thread, one trip per request.
     return request.app.state.services
 
 

@@ -1,5 +1,5 @@
-"""A loaded model's forward pass as one compiled function, with no per-call overhead of
-`model.predict` (which builds a data pipeline and callbacks on every call).
+"""A loaded model's forward pass, softmax included, as one compiled function, with no per-call
+overhead of `model.predict` (which builds a data pipeline and callbacks on every call).
 
 Batches are padded up to a power of two, so the backend compiles a handful of shapes, once
 each (at warm-up), whatever batch sizes requests bring.
@@ -19,7 +19,8 @@ def bucket_size(count: int) -> int:
 
 
 def compile_forward(model: Any) -> Forward:
-    """`pixels (N, H, W, 3) uint8 -> logits (N, classes) float32`, compiled for the backend."""
+    """`pixels (N, H, W, 3) uint8 -> probabilities (N, classes) float32`, compiled for the
+    backend."""
     import keras
 
     call = _jax_call(model) if keras.backend.backend() == "jax" else _tensorflow_call(model)
@@ -44,7 +45,10 @@ def warm_up(forward: Forward, image_shape: tuple[int, ...], max_batch: int) -> N
 def _tensorflow_call(model: Any) -> Callable[[np.ndarray], Any]:
     import tensorflow as tf
 
-    function = tf.function(lambda pixels: model(pixels, training=False), reduce_retracing=True)
+    function = tf.function(
+        lambda pixels: tf.nn.softmax(tf.cast(model(pixels, training=False), tf.float32)),
+        reduce_retracing=True,
+    )
     return lambda pixels: function(tf.constant(pixels)).numpy()
 
 
@@ -57,6 +61,6 @@ def _jax_call(model: Any) -> Callable[[np.ndarray], Any]:
     @jax.jit
     def call(pixels):  # type: ignore[no-untyped-def]
         logits, _ = model.stateless_call(trainable, non_trainable, pixels, training=False)
-        return logits
+        return jax.nn.softmax(logits.astype("float32"))
 
     return call

@@ -19,7 +19,6 @@ from app.inference import compile_forward, warm_up
 from core.errors import InvalidInputError, ModelUnavailableError, UnsupportedMediaError
 from core.images import decode_rgb
 from core.model_store import ModelStore
-from core.schemas import Prediction
 from core.settings import Settings
 from core.tables import TrainedModel
 
@@ -58,19 +57,31 @@ class Predictor:
         self._on_batch = on_batch
         self._cache: OrderedDict[str, LoadedModel] = OrderedDict()
         self._loading: dict[str, asyncio.Lock] = {}
+        self._newest_id: str | None = None  # the default model, once loaded
 
     async def predict(
         self, uploads: list[Upload], model_id: str | None, top_k: int
-    ) -> tuple[TrainedModel, list[list[Prediction]]]:
-        """The `top_k` classes of each image, from one batched call into the model."""
-        record = await run_in_threadpool(self._record, model_id)
-        loaded = await self.load(record)
-        pixels = await asyncio.gather(*(self._decode(upload, loaded) for upload in uploads))
+    ) -> tuple[TrainedModel, list[list[dict]]]:
+        """The `top_k` classes of each image (`Prediction`s, as dicts: this is the hot path),
+        from one batched call into the model."""
+        loaded = self._loaded_for(model_id)
+        if loaded is None:
+            loaded = await self.load(await run_in_threadpool(self._record, model_id))
+        record = loaded.record
+        # One trip to the thread pool per request, whatever the number of images.
+        pixels = await run_in_threadpool(self._decode_all, uploads, loaded.image_size)
         try:
-            logits = await loaded.batcher.submit(np.stack(pixels))
+            probabilities = await loaded.batcher.submit(pixels)
         except BatcherClosed:  # unloaded meanwhile: load it again
-            logits = await (await self.load(record)).batcher.submit(np.stack(pixels))
-        return record, [_top_k(record, row, top_k) for row in _softmax(logits)]
+            probabilities = await (await self.load(record)).batcher.submit(pixels)
+        return record, _top_k(record.class_names, probabilities, top_k)
+
+    def _loaded_for(self, model_id: str | None) -> LoadedModel | None:
+        """The model from memory, without a database query: a named one if loaded, or the
+        newest one, which the background loader keeps loaded and up to date."""
+        if model_id is not None:
+            return self._cache.get(model_id)
+        return self._cache.get(self._newest_id) if self._newest_id else None
 
     async def load(self, record: TrainedModel) -> LoadedModel:
         """The model, from the cache or loaded, compiled and warmed up (once, however many
@@ -116,12 +127,15 @@ class Predictor:
                     failed.add(newest.id)
                     await self.load(newest)
                     failed.discard(newest.id)
+                self._newest_id = newest.id if newest is not None else None
             except Exception:
                 log.warning("could not look for or load the newest model", exc_info=True)
             await asyncio.sleep(self._settings.model_poll_seconds)
 
     async def forget(self, model_id: str) -> None:
         """Drop a deleted model from memory."""
+        if self._newest_id == model_id:
+            self._newest_id = None
         loaded = self._cache.pop(model_id, None)
         if loaded is not None:
             await loaded.batcher.close()
@@ -137,11 +151,12 @@ class Predictor:
     def _record(self, model_id: str | None) -> TrainedModel:
         return self._models.get_model(model_id) if model_id else self._models.newest_model()
 
-    async def _decode(self, upload: Upload, loaded: LoadedModel) -> np.ndarray:
+    def _decode_all(self, uploads: list[Upload], size: tuple[int, int]) -> np.ndarray:
+        return np.stack([self._decode(upload, size) for upload in uploads])
+
+    def _decode(self, upload: Upload, size: tuple[int, int]) -> np.ndarray:
         try:
-            return await run_in_threadpool(
-                decode_rgb, upload.data, loaded.image_size, self._settings.max_image_pixels
-            )
+            return decode_rgb(upload.data, size, self._settings.max_image_pixels)
         except (InvalidInputError, UnsupportedMediaError) as error:
             if upload.filename:
                 error.message = f"{upload.filename}: {error.message}"
@@ -162,15 +177,9 @@ class Predictor:
         return model, forward
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits.astype(np.float64)
-    exponents = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exponents / exponents.sum(axis=1, keepdims=True)
-
-
-def _top_k(record: TrainedModel, probabilities: np.ndarray, k: int) -> list[Prediction]:
-    best = np.argsort(-probabilities)[: min(k, len(probabilities))]
+def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict]]:
+    best = np.argsort(-probabilities, axis=1)[:, :k]
     return [
-        Prediction(label=record.class_names[i], index=int(i), probability=float(probabilities[i]))
-        for i in best
+        [{"label": class_names[i], "index": int(i), "probability": float(row[i])} for i in order]
+        for row, order in zip(probabilities, best, strict=True)
     ]

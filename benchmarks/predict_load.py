@@ -53,9 +53,10 @@ def main() -> None:
         floor_command = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app"]
         with _server(floor_command, {}, None) as url:
             print("HTTP floor (same stack, constant answer, no model):")
-            floor = {c: _load(url, images, 1, c, args) for c in args.concurrency}
-            for concurrency, result in floor.items():
-                _report(f"  1 image,  c={concurrency:<3}", result)
+            for concurrency in args.concurrency:
+                _report(f"  1 image,  c={concurrency:<3}", _load(url, images, 1, concurrency, args))
+            batch_floor = _load(url, images, args.batch_images, args.batch_concurrency, args)
+            _report(f"  {args.batch_images} images, c={args.batch_concurrency:<3}", batch_floor)
         bare = _bare_model(model_path, images, args.batch_images, args.seconds)
         print(
             f"bare batched model, in-process, batches of {args.batch_images}: {bare:,.0f} images/s"
@@ -71,6 +72,7 @@ async def _clients(
 ) -> dict:
     latencies: list[float] = []
     failures = 0
+    stop = time.perf_counter() + 1.0  # the first second warms up, and is not counted
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
 
@@ -88,8 +90,9 @@ async def _clients(
                 failures += response.status_code != 200
                 i += per_request
 
-        await asyncio.gather(*(one_client(0) for _ in range(min(concurrency, 2))))  # warm-up
+        await asyncio.gather(*(one_client(0) for _ in range(min(concurrency, 2))))
         latencies.clear()
+        failures = 0
         started = time.perf_counter()
         stop = started + seconds
         await asyncio.gather(*(one_client(k * 7) for k in range(concurrency)))

@@ -4,7 +4,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from core.errors import InvalidInputError, UnsupportedMediaError
 
@@ -47,7 +47,9 @@ def decode_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. palette-with-transparency notes
             image.seek(0)
-            image = ImageOps.exif_transpose(image)
+            # Only when there is an orientation to apply: exif_transpose copies the image.
+            if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+                image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image)
             if size is not None and rgb.size != (size[1], size[0]):
                 rgb = rgb.resize((size[1], size[0]), RESAMPLING)

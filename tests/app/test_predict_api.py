@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core.schemas import PredictionPublic
 from tests.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
@@ -172,6 +173,7 @@ def test_several_images_in_one_request_are_predicted_together_in_order(client, m
     )
 
     assert response.status_code == 200, response.text
+    PredictionPublic.model_validate(response.json())  # the documented shape
     results = response.json()["results"]
     assert [r["filename"] for r in results] == ["ship.jpg", "cat.jpg"]
     for (name, data), result in zip(images, results, strict=True):
