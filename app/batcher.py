@@ -77,9 +77,7 @@ class MicroBatcher:
                     pending = self._queue.get_nowait()
                 else:
                     try:
-                        pending = await asyncio.wait_for(
-                            self._queue.get(), deadline - loop.time()
-                        )
+                        pending = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
                     except TimeoutError:
                         break
                 if pending is None:
