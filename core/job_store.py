@@ -152,26 +152,16 @@ class JobStore:
 
     def requeue_job(self, job_id: str, worker_id: str) -> bool:
         """Hand a running job back to the queue (its worker is stopping) to be resumed later."""
-        with self._sessions.begin() as session:
-            return (
-                session.execute(
-                    update(Job)
-                    .where(
-                        Job.id == job_id,
-                        Job.worker_id == worker_id,
-                        Job.status == JobStatus.RUNNING,
-                    )
-                    .values(
-                        status=JobStatus.QUEUED,
-                        worker_id=None,
-                        heartbeat_at=None,
-                        # A clean hand-back is not a lost worker: it does not use up an attempt.
-                        attempts=Job.attempts - 1,
-                        updated_at=utc_now(),
-                    )
-                ).rowcount
-                == 1
-            )
+        return self._update_owned(
+            job_id,
+            worker_id,
+            status=JobStatus.QUEUED,
+            worker_id=None,
+            heartbeat_at=None,
+            # A clean hand-back is not a lost worker: it does not use up an attempt.
+            attempts=Job.attempts - 1,
+            updated_at=utc_now(),
+        )
 
     def delete_job(self, job_id: str) -> None:
         """Remove a finished job's record and history; queued and running jobs are kept."""
@@ -196,19 +186,7 @@ class JobStore:
 
     def heartbeat(self, job_id: str, worker_id: str) -> bool:
         """Record that the worker is alive; False once the job is no longer this worker's."""
-        with self._sessions.begin() as session:
-            return (
-                session.execute(
-                    update(Job)
-                    .where(
-                        Job.id == job_id,
-                        Job.worker_id == worker_id,
-                        Job.status == JobStatus.RUNNING,
-                    )
-                    .values(heartbeat_at=utc_now())
-                ).rowcount
-                == 1
-            )
+        return self._update_owned(job_id, worker_id, heartbeat_at=utc_now())
 
     def record_devices(self, job_id: str, devices: list[str], replicas: int) -> None:
         self._update(job_id, devices=devices, replicas=replicas)
@@ -251,6 +229,12 @@ class JobStore:
         owner = {"only_if": JobStatus.RUNNING, "worker_id": worker_id} if worker_id else {}
         with self._sessions.begin() as session:
             return _write_final_status(session, job_id, status, error, **owner, **outcome)
+
+    def _update_owned(self, job_id: str, owner: str, **values: Any) -> bool:
+        """Update a job only while `owner` runs it; whether it did."""
+        with self._sessions.begin() as session:
+            owned = [Job.id == job_id, Job.worker_id == owner, Job.status == JobStatus.RUNNING]
+            return session.execute(update(Job).where(*owned).values(**values)).rowcount == 1
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self._sessions.begin() as session:
