@@ -2,6 +2,7 @@
 through the model together, as one batch, in one call."""
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ class MicroBatcher:
         forward: Forward,
         window_seconds: float,
         max_batch: int,
-        on_batch=None,  # type: ignore[no-untyped-def]  # called with each batch's size
+        on_batch: Callable[[int], None] | None = None,  # told each batch's size
     ) -> None:
         self._forward = forward
         self._window = window_seconds
