@@ -34,7 +34,15 @@ def main() -> None:
     parser.add_argument("--batch-images", type=int, default=32)
     parser.add_argument("--batch-concurrency", type=int, default=4)
     parser.add_argument("--window-ms", type=float, default=None, help="PREDICT_BATCH_WINDOW_MS")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the clients on CPU 0 and the servers on the other CPUs, so that they do not "
+        "compete for the same cores",
+    )
     args = parser.parse_args()
+    if args.pin:
+        os.sched_setaffinity(0, {0})
 
     images = _jpegs(args.archive, 256)
     print(f"{len(images)} CIFAR-10 test JPEGs, {os.cpu_count()} CPUs\n")
@@ -44,14 +52,15 @@ def main() -> None:
         env = {"DATA_DIR": str(data_dir), "START_WORKER": "false", "LOG_LEVEL": "WARNING"}
         if args.window_ms is not None:
             env["PREDICT_BATCH_WINDOW_MS"] = str(args.window_ms)
-        with _server([sys.executable, "-m", "app"], env, "/readyz") as url:
+        server_cpus = _other_cpus() if args.pin else None
+        with _server([sys.executable, "-m", "app"], env, "/readyz", server_cpus) as url:
             print("service (seed_cnn):")
             for concurrency in args.concurrency:
                 _report(f"  1 image,  c={concurrency:<3}", _load(url, images, 1, concurrency, args))
             batch = _load(url, images, args.batch_images, args.batch_concurrency, args)
             _report(f"  {args.batch_images} images, c={args.batch_concurrency:<3}", batch)
         floor_command = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app"]
-        with _server(floor_command, {}, None) as url:
+        with _server(floor_command, {}, None, server_cpus) as url:
             print("HTTP floor (same stack, constant answer, no model):")
             for concurrency in args.concurrency:
                 _report(f"  1 image,  c={concurrency:<3}", _load(url, images, 1, concurrency, args))
@@ -158,6 +167,11 @@ def _save_seed_model(data_dir: Path) -> str:
     return record.path
 
 
+def _other_cpus() -> set[int]:
+    every = set(range(os.cpu_count() or 1))
+    return (every - {0}) or every
+
+
 def _jpegs(archive: Path, count: int) -> list[bytes]:
     found = []
     with tarfile.open(archive, "r:gz") as tar:
@@ -172,7 +186,14 @@ def _jpegs(archive: Path, count: int) -> list[bytes]:
 class _server:
     """A server process on a free port, answering `ready_path` (or any request) when entered."""
 
-    def __init__(self, command: list[str], env: dict[str, str], ready_path: str | None) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        ready_path: str | None,
+        cpus: set[int] | None = None,
+    ) -> None:
+        self.cpus = cpus
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -183,7 +204,8 @@ class _server:
     def __enter__(self) -> str:
         if "uvicorn" in self.command:
             self.command += ["--log-level", "warning"]
-        self.process = subprocess.Popen(self.command, env=self.env)
+        pin = (lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None
+        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=pin)
         url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
