@@ -19,6 +19,8 @@ def configure_logging(level: str, process: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic's notes at every start (plugins, dialect) are noise; core.migrate says what changed.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def job_logger(name: str, job_id: str) -> logging.LoggerAdapter[Any]:

@@ -1,13 +1,17 @@
 """Brings the database schema up to date with Alembic when the app or a worker starts."""
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, inspect, text
+
+log = logging.getLogger("core.migrate")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The schema that databases created before migrations existed already have.
@@ -28,7 +32,11 @@ def upgrade_database(engine: Engine) -> None:
         config.attributes["connection"] = connection
         if _predates_migrations(connection):
             command.stamp(config, FIRST_REVISION)
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            log.info("database schema upgraded", extra={"from": before, "to": after})
 
 
 def _predates_migrations(connection: Connection) -> bool:
