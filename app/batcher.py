@@ -44,7 +44,7 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, pixels: np.ndarray) -> np.ndarray:
-        """The logits for `pixels`, computed in a batch with whatever else is waiting."""
+        """The model's outputs for `pixels`, computed in a batch with whatever else waits."""
         if self._closed:
             raise BatcherClosed()
         if self._task is None or self._task.done():
@@ -96,7 +96,7 @@ class MicroBatcher:
     async def _run_batch(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
         pixels = np.concatenate([pending.pixels for pending in batch])
         try:
-            logits = await loop.run_in_executor(self._executor, self._forward, pixels)
+            outputs = await loop.run_in_executor(self._executor, self._forward, pixels)
         except Exception as error:  # every waiting request gets the error, and serving goes on
             for pending in batch:
                 if not pending.result.done():
@@ -108,5 +108,5 @@ class MicroBatcher:
         for pending in batch:
             end = start + len(pending.pixels)
             if not pending.result.done():  # the client may have gone away
-                pending.result.set_result(logits[start:end])
+                pending.result.set_result(outputs[start:end])
             start = end

@@ -79,16 +79,20 @@ class Predictor:
     def _loaded_for(self, model_id: str | None) -> LoadedModel | None:
         """The model from memory, without a database query: a named one if loaded, or the
         newest one, which the background loader keeps loaded and up to date."""
-        if model_id is not None:
-            return self._cache.get(model_id)
-        return self._cache.get(self._newest_id) if self._newest_id else None
+        return self._cached(model_id or self._newest_id)
+
+    def _cached(self, model_id: str | None) -> LoadedModel | None:
+        """A loaded model, marked as the most recently used."""
+        if model_id not in self._cache:
+            return None
+        self._cache.move_to_end(model_id)
+        return self._cache[model_id]
 
     async def load(self, record: TrainedModel) -> LoadedModel:
         """The model, from the cache or loaded, compiled and warmed up (once, however many
         requests ask for it at the same time)."""
-        if record.id in self._cache:
-            self._cache.move_to_end(record.id)
-            return self._cache[record.id]
+        if (cached := self._cached(record.id)) is not None:
+            return cached
         async with self._loading.setdefault(record.id, asyncio.Lock()):
             if record.id not in self._cache:
                 started = time.monotonic()

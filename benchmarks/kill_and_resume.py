@@ -12,8 +12,6 @@ import argparse
 import io
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -21,6 +19,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from benchmarks.server import child_pid, running_server
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -39,14 +39,19 @@ def main() -> None:
         subset = _subset_archive(
             args.archive, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
         )
-        service, url = _start_service(Path(folder), max_attempts=args.kills + 2)
-        try:
-            with httpx.Client(base_url=url, timeout=600) as client:
-                dataset = _upload(client, subset)
-                _run(client, service.pid, dataset, args)
-        finally:
-            service.terminate()
-            service.wait(60)
+        env = {
+            "DATA_DIR": str(Path(folder) / "var"),
+            "HEARTBEAT_SECONDS": "1",
+            "HEARTBEAT_TIMEOUT_SECONDS": "5",
+            "MAX_JOB_ATTEMPTS": str(args.kills + 2),
+            "LOG_LEVEL": "WARNING",
+        }
+        with (
+            running_server([sys.executable, "-m", "app"], env) as (url, service),
+            httpx.Client(base_url=url, timeout=600) as client,
+        ):
+            dataset = _upload(client, subset)
+            _run(client, service.pid, dataset, args)
 
 
 def _run(client: httpx.Client, app_pid: int, dataset: str, args: argparse.Namespace) -> None:
@@ -59,7 +64,7 @@ def _run(client: httpx.Client, app_pid: int, dataset: str, args: argparse.Namesp
     for kill in range(args.kills):
         epoch = 2 + kill % max(1, args.epochs - 1)
         _wait_for(client, job_id, lambda job, e=epoch, a=kill + 1: _training(job, e, a))
-        os.kill(_worker_pid(app_pid), signal.SIGKILL)
+        os.kill(child_pid(app_pid, b"worker"), signal.SIGKILL)
         killed_at = time.monotonic()
         resumed = _wait_for(client, job_id, lambda job, a=kill + 2: _training(job, None, a))
         resume_seconds.append(time.monotonic() - killed_at)
@@ -143,44 +148,6 @@ def _subset_archive(source: Path, target: Path, train: int, test: int) -> Path:
                 info.size = len(data)
                 subset.addfile(info, io.BytesIO(data))
     return target
-
-
-def _start_service(folder: Path, max_attempts: int) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATA_DIR": str(folder / "var"),
-        "PORT": str(port),
-        "HEARTBEAT_SECONDS": "1",
-        "HEARTBEAT_TIMEOUT_SECONDS": "5",
-        "MAX_JOB_ATTEMPTS": str(max_attempts),
-        "LOG_LEVEL": "WARNING",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    service = subprocess.Popen([sys.executable, "-m", "app"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return service, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("the service did not start")
-
-
-def _worker_pid(app_pid: int) -> int:
-    """The app's `python -m worker` child process."""
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == app_pid and b"worker" in command:
-            return int(entry.name)
-    raise SystemExit("no worker process")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,7 @@ images/s and p50/p99 latency for each.
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -24,6 +22,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+from benchmarks.server import running_server
+from core.settings import Settings
+from tests.samples import save_untrained_model
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def main() -> None:
@@ -48,19 +52,21 @@ def main() -> None:
     print(f"{len(images)} CIFAR-10 test JPEGs, {os.cpu_count()} CPUs\n")
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder) / "var"
-        model_path = _save_seed_model(data_dir)
+        model_path = save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES).path
         env = {"DATA_DIR": str(data_dir), "START_WORKER": "false", "LOG_LEVEL": "WARNING"}
         if args.window_ms is not None:
             env["PREDICT_BATCH_WINDOW_MS"] = str(args.window_ms)
         server_cpus = _other_cpus() if args.pin else None
-        with _server([sys.executable, "-m", "app"], env, "/readyz", server_cpus) as url:
+        app = [sys.executable, "-m", "app"]
+        with running_server(app, env, "/readyz", server_cpus) as (url, _):
             print("service (seed_cnn):")
             for concurrency in args.concurrency:
                 _report(f"  1 image,  c={concurrency:<3}", _load(url, images, 1, concurrency, args))
             batch = _load(url, images, args.batch_images, args.batch_concurrency, args)
             _report(f"  {args.batch_images} images, c={args.batch_concurrency:<3}", batch)
-        floor_command = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app"]
-        with _server(floor_command, {}, None, server_cpus) as url:
+        floor = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app", "--port", "{port}"]
+        floor += ["--log-level", "warning"]
+        with running_server(floor, {}, "/docs", server_cpus) as (url, _):
             print("HTTP floor (same stack, constant answer, no model):")
             for concurrency in args.concurrency:
                 _report(f"  1 image,  c={concurrency:<3}", _load(url, images, 1, concurrency, args))
@@ -139,34 +145,6 @@ def _bare_model(model_path: str, images: list[bytes], batch: int, seconds: float
     return done / (time.perf_counter() - started)
 
 
-def _save_seed_model(data_dir: Path) -> str:
-    from core.db import create_session_factory
-    from core.model_store import ModelStore
-    from core.settings import Settings
-    from models import get_architecture
-    from worker.saving import save_trained_model
-
-    settings = Settings(data_dir=data_dir, _env_file=None)
-    classes = ["airplane", "automobile", "bird", "cat", "deer"]
-    classes += ["dog", "frog", "horse", "ship", "truck"]
-    network = get_architecture("seed_cnn").build((32, 32, 3), 10)
-    record = save_trained_model(
-        network,
-        settings.models_dir,
-        {
-            "job_id": "benchmark",
-            "dataset_id": "cifar10",
-            "architecture": "seed_cnn",
-            "class_names": classes,
-            "input_shape": [32, 32, 3],
-            "params": {},
-            "metrics": {},
-        },
-    )
-    ModelStore(create_session_factory(settings)).add_model(record)
-    return record.path
-
-
 def _other_cpus() -> set[int]:
     every = set(range(os.cpu_count() or 1))
     return (every - {0}) or every
@@ -181,46 +159,6 @@ def _jpegs(archive: Path, count: int) -> list[bytes]:
                 if len(found) == count:
                     break
     return found
-
-
-class _server:
-    """A server process on a free port, answering `ready_path` (or any request) when entered."""
-
-    def __init__(
-        self,
-        command: list[str],
-        env: dict[str, str],
-        ready_path: str | None,
-        cpus: set[int] | None = None,
-    ) -> None:
-        self.cpus = cpus
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.command = [*command, "--port", str(self.port)] if "uvicorn" in command else command
-        self.env = {**os.environ, "PORT": str(self.port), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
-        self.ready_path = ready_path
-
-    def __enter__(self) -> str:
-        if "uvicorn" in self.command:
-            self.command += ["--log-level", "warning"]
-        pin = (lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None
-        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=pin)
-        url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"{url}{self.ready_path or '/docs'}", timeout=1)
-                if response.status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"{self.command} did not become ready")
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        self.process.wait(30)
 
 
 if __name__ == "__main__":

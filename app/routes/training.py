@@ -16,9 +16,8 @@ def create_training_job(
     body: TrainRequest, services: ServicesDep, request: Request, response: Response
 ) -> JobPublic:
     """Queue a training job; follow it at the returned `url`."""
-    services.datasets.get_dataset(
-        body.dataset
-    )  # an unknown dataset is a 404 now, not a failure later
+    # An unknown dataset is a 404 now, not a failed job later.
+    services.datasets.get_dataset(body.dataset)
     params = body.resolve(seed=secrets.randbelow(2**31))
     job = services.jobs.create_job(params, name=body.name)
     public = to_job_public(job, request)

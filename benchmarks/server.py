@@ -1,0 +1,63 @@
+"""Servers that the benchmarks start for themselves: a command on a free port, returned once a
+path answers 200."""
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+@contextmanager
+def running_server(
+    command: list[str],
+    env: dict[str, str],
+    ready_path: str = "/healthz",
+    cpus: set[int] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """(URL, process) of `command`, started with PORT set (and `{port}` in it replaced), on
+    `cpus` if given; terminated on exit."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environment = {**os.environ, "PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    process = subprocess.Popen(
+        [part.replace("{port}", str(port)) for part in command], env=environment, preexec_fn=pin
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(f"{url}{ready_path}", process)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def child_pid(parent: int, marker: bytes) -> int:
+    """The process started by `parent` whose command line contains `marker`."""
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and marker in command:
+            return int(entry.name)
+    raise SystemExit(f"process {parent} has no child {marker!r}")
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{process.args} did not answer {url}")
