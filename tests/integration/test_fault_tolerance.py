@@ -107,9 +107,12 @@ def test_sigterm_hands_the_job_back_and_the_restarted_worker_resumes_it(
         (worker,) = worker_pids(recovering_service.process.pid)
         os.kill(worker, signal.SIGTERM)
 
-        job, seen = wait_for_job(client, job_id)
+        job, _ = wait_for_job(client, job_id)
+        # The "queued" moment between hand-back and reclaim can be shorter than a poll, so the
+        # evidence is the log line, the replaced worker process and the unchanged attempt count.
+        (replacement,) = worker_pids(recovering_service.process.pid)
 
-    assert "queued" in [state["status"] for state in seen[1:]]  # handed back, then claimed
+    assert replacement != worker
     assert job["status"] == "succeeded", job["error"]
     assert [epoch["epoch"] for epoch in job["history"]] == [1, 2, 3]
     assert job["attempts"] == 1  # a clean hand-back does not use up an attempt
