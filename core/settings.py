@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     progress_interval_seconds: float = Field(
         0.5, gt=0, description="Least time between two progress writes within an epoch."
     )
+    events_poll_seconds: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        description="How often a job's event stream looks for news of the job.",
+    )
     predict_batch_window_ms: float = Field(
         2.0,
         ge=0,
@@ -138,7 +144,7 @@ class Settings(BaseSettings):
         return self.data_dir / "jobs"
 
     def job_dir(self, job_id: str) -> Path:
-        """A job's own files: its checkpoints."""
+        """A job's own files: its checkpoints and log."""
         return self.jobs_dir / job_id
 
     @property

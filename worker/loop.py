@@ -10,7 +10,7 @@ from types import FrameType
 from core.dataset_store import DatasetStore
 from core.db import create_session_factory
 from core.job_store import JobStore
-from core.logs import job_logger
+from core.logs import job_log_file, job_logger
 from core.model_store import ModelStore
 from core.settings import Settings
 from core.status import JobStatus
@@ -86,7 +86,10 @@ def run_worker(
             stop.wait(settings.worker_poll_seconds)
             continue
         control = JobControl(shutdown=stop.event)
-        with JobWatcher(stores.jobs, job.id, worker_id, settings, control):
+        with (
+            job_log_file(settings.job_dir(job.id), "worker"),
+            JobWatcher(stores.jobs, job.id, worker_id, settings, control),
+        ):
             run_job(job, settings, stores, control, worker_id)
         jobs_run += 1
     return jobs_run

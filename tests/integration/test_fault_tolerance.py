@@ -89,10 +89,15 @@ def test_a_worker_killed_mid_epoch_is_replaced_and_the_job_resumes(
         os.kill(worker, signal.SIGKILL)
 
         job, _ = wait_for_job(client, job_id)
+        log = client.get(f"/jobs/{job_id}/logs").json()["data"]
 
     assert job["status"] == "succeeded", job["error"]
     assert [epoch["epoch"] for epoch in job["history"]] == [1, 2, 3]
     assert job["history"][0] == before_kill["history"][0]  # epoch 1 was not trained again
+    # Both workers' records are in the job's log, the killed one's and its successor's.
+    assert [r["attempt"] for r in log if r["message"] == "job started"] == [1, 2]
+    assert [r["from_epoch"] for r in log if r["message"] == "resuming"] == [1]
+    assert log[-1]["message"] == "job succeeded" and log[-1]["job_id"] == job_id
     assert job["attempts"] == 2
     assert job["runtime"]["resumed_from_epoch"] == 1
     assert job["model_id"] is not None and 0 <= job["test_accuracy"] <= 1
