@@ -173,6 +173,11 @@ class Runtime(BaseModel):
     dtype_policy: str = Field(description="`float32`, `mixed_bfloat16` or `mixed_float16`.")
     jit_compile: bool | str
     steps_per_execution: int
+    batch_size: int | None = Field(
+        None,
+        description="Global batch trained: the one asked for, rounded up to divide over "
+        "the replicas.",
+    )
     compile_seconds: float = Field(description="Tracing and compiling the train and test steps.")
     training_seconds: float = Field(description="Training and validation, compiling excluded.")
     images_per_second: float | None = Field(
@@ -226,6 +231,14 @@ class JobsPublic(BaseModel):
     offset: int
 
 
+class JobLogPublic(BaseModel):
+    data: list[dict[str, Any]] = Field(
+        description="Log records, oldest first: time, level, logger, message and details."
+    )
+    count: int = Field(description="Records in the job's log in all.")
+    offset: int
+
+
 class Prediction(BaseModel):
     label: str
     index: int
@@ -261,11 +274,28 @@ class ModelPublic(BaseModel):
     input_shape: list[int]
     preprocessing: dict[str, Any]
     params: dict[str, Any]
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = Field(
+        description="On the test split: `test_accuracy`, `test_loss`, `per_class_accuracy` "
+        "(class name: accuracy) and `confusion_matrix` (rows: true class, columns: predicted "
+        "class, both in `class_names` order; models saved before it lack the last two), "
+        "then how training ran."
+    )
 
 
 class ModelsPublic(BaseModel):
     data: list[ModelPublic]
+    count: int
+
+
+class ArchitecturePublic(BaseModel):
+    name: str
+    description: str
+    epochs: int = Field(description="Epochs a job trains for when the request sets none.")
+    batch_size: int = Field(description="Batch size a job uses when the request sets none.")
+
+
+class ArchitecturesPublic(BaseModel):
+    data: list[ArchitecturePublic]
     count: int
 
 

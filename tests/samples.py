@@ -72,8 +72,9 @@ def write_image_folder_archive(
     return path
 
 
-def save_untrained_model(settings, class_names: list[str]):  # type: ignore[no-untyped-def]
-    """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one."""
+def save_untrained_model(settings, class_names: list[str], metrics=None):  # type: ignore[no-untyped-def]
+    """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one;
+    its metrics are made up (`metrics` adds to them)."""
     from core.db import create_session_factory
     from core.model_store import ModelStore
     from models import get_architecture
@@ -90,7 +91,7 @@ def save_untrained_model(settings, class_names: list[str]):  # type: ignore[no-u
             "class_names": class_names,
             "input_shape": [32, 32, 3],
             "params": {"epochs": 1},
-            "metrics": {"test_accuracy": 0.5, "test_loss": 1.0},
+            "metrics": {"test_accuracy": 0.5, "test_loss": 1.0, **(metrics or {})},
         },
     )
     return ModelStore(create_session_factory(settings)).add_model(record)

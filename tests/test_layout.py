@@ -31,3 +31,4 @@ def test_app_does_not_import_tensorflow_until_a_prediction():
 
     assert "fastapi" in loaded
     assert "tensorflow" not in loaded and "keras" not in loaded
+    assert "matplotlib" not in loaded  # loaded on the first picture asked for

@@ -17,9 +17,11 @@ from models.layers import RandomFlipTranslate, SparseCrossentropy
 from models.whitening import initialize_whitening
 from worker.checkpoint import EpochCheckpoint, restore_latest_checkpoint
 from worker.clock import StepClock
+from worker.confusion import confusion_matrix
 from worker.distribution import Distribution
 from worker.divergence import FailOnDivergence
 from worker.optimizers import make_optimizer
+from worker.replica_batches import pad_to_multiple, predict_evenly, replica_batch_size
 from worker.reseeding import ReseedEachEpoch
 
 PREDICT_BATCH = 1024
@@ -32,7 +34,15 @@ class FitOutcome:
     model: keras.Model
     test_accuracy: float
     test_loss: float
+    test_confusion: np.ndarray  # rows: true class, columns: predicted class
     runtime: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    loss: float
+    confusion: np.ndarray  # rows: true class, columns: predicted class
 
 
 def fit_and_evaluate(
@@ -47,14 +57,18 @@ def fit_and_evaluate(
     there (after calling `on_resume` with the epochs it completed) and checkpoints each epoch."""
     keras.utils.set_random_seed(params.seed)
     x_train, y_train, x_val, y_val = split_validation(arrays, params)
+    replicas = distribution.replicas
+    batch_size = replica_batch_size(params.batch_size, replicas)
+    x_train, y_train = pad_to_multiple(replicas, x_train, y_train)
+    x_val, y_val = pad_to_multiple(replicas, x_val, y_val)
     policy = dtype_policy(params, distribution)
     clock = StepClock()
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
         with distribution.scope():
-            model = _build(params, arrays, x_train)
-            steps = params.epochs * math.ceil(len(y_train) / params.batch_size)
+            model = _build(params, arrays, x_train, replicas)
+            steps = params.epochs * math.ceil(len(y_train) / batch_size)
             model.compile(
                 optimizer=make_optimizer(params, steps, model),
                 loss=SparseCrossentropy(params.label_smoothing),
@@ -73,7 +87,7 @@ def fit_and_evaluate(
         model.fit(
             x_train,
             y_train,
-            batch_size=params.batch_size,
+            batch_size=batch_size,
             epochs=params.epochs,
             initial_epoch=resumed_epoch,
             validation_data=(x_val, y_val),
@@ -87,7 +101,7 @@ def fit_and_evaluate(
             ],
             verbose=0,
         )
-        test_accuracy, test_loss = evaluate(model, arrays.x_test, arrays.y_test, params.tta)
+        test = evaluate(model, arrays.x_test, arrays.y_test, params.tta, replicas)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     train_seconds = max(1e-9, clock.train_phase_seconds - clock.train_compile_seconds)
@@ -97,12 +111,13 @@ def fit_and_evaluate(
         "dtype_policy": policy,
         "jit_compile": JIT_COMPILE[params.jit_compile],
         "steps_per_execution": params.steps_per_execution,
+        "batch_size": batch_size,
         "compile_seconds": clock.compile_seconds,
         "training_seconds": clock.fit_seconds - clock.compile_seconds,
         "images_per_second": len(y_train) * epochs_run / train_seconds if epochs_run else None,
         "resumed_from_epoch": resumed_epoch,
     }
-    return FitOutcome(model, test_accuracy, test_loss, runtime)
+    return FitOutcome(model, test.accuracy, test.loss, test.confusion, runtime)
 
 
 def dtype_policy(params: TrainParams, distribution: Distribution) -> str:
@@ -111,14 +126,18 @@ def dtype_policy(params: TrainParams, distribution: Distribution) -> str:
     return DTYPE_POLICIES[params.mixed_precision]
 
 
-def _build(params: TrainParams, arrays: DatasetArrays, x_train: np.ndarray) -> keras.Model:
+def _build(
+    params: TrainParams, arrays: DatasetArrays, x_train: np.ndarray, replicas: int
+) -> keras.Model:
     network = get_architecture(params.model).build(arrays.image_shape, len(arrays.class_names))
     if params.whiten_init:
         whiten = network.get_layer("whiten")
         # Whatever the network does to pixels before the layer (normalising) comes first.
         before_whiten = keras.Model(network.inputs, whiten.input)
         initialize_whitening(
-            whiten, x_train, lambda images: before_whiten.predict(images, verbose=0)
+            whiten,
+            x_train,
+            lambda images: predict_evenly(before_whiten, images, replicas, PREDICT_BATCH),
         )
     if not (params.flip or params.translate):
         return network
@@ -131,17 +150,23 @@ def _build(params: TrainParams, arrays: DatasetArrays, x_train: np.ndarray) -> k
     return keras.Model(inputs, network(augmented), name=network.name)
 
 
-def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, tta: bool) -> tuple[float, float]:
-    """Accuracy and cross-entropy on (x, y); with `tta`, logits averaged with the mirror's."""
-    logits = model.predict(x, batch_size=PREDICT_BATCH, verbose=0).astype(np.float64)
+def evaluate(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, tta: bool, replicas: int = 1
+) -> Evaluation:
+    """Accuracy, cross-entropy and confusion matrix on (x, y), all from the same predictions;
+    with `tta`, logits averaged with the mirror's."""
+    logits = predict_evenly(model, x, replicas, PREDICT_BATCH).astype(np.float64)
     if tta:
-        mirrored = model.predict(x[:, :, ::-1], batch_size=PREDICT_BATCH, verbose=0)
+        mirrored = predict_evenly(model, x[:, :, ::-1], replicas, PREDICT_BATCH)
         logits = (logits + mirrored.astype(np.float64)) / 2
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = -log_probabilities[np.arange(len(y)), y].mean()
-    accuracy = (logits.argmax(axis=1) == y).mean()
-    return float(accuracy), float(loss)
+    predicted = logits.argmax(axis=1)
+    accuracy = (predicted == y).mean()
+    return Evaluation(
+        float(accuracy), float(loss), confusion_matrix(y, predicted, num_classes=logits.shape[1])
+    )
 
 
 def split_validation(

@@ -11,12 +11,15 @@ from core.model_store import ModelStore
 from core.schemas import TrainParams
 from core.settings import Settings
 from core.tables import Job, TrainedModel
+from worker.confusion import confusion_metrics
 from worker.control import JobControl
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
 from worker.interrupt import InterruptOnRequest
 from worker.progress import ProgressReporter
+from worker.replica_batches import replica_batch_size
 from worker.saving import save_trained_model
+from worker.tensorboard_logs import tensorboard_logging
 
 
 @dataclass
@@ -33,8 +36,14 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
     arrays = load_dataset_arrays(dataset, settings)
     distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)
     stores.jobs.record_devices(job.id, distribution.devices, distribution.replicas)
+    batch_size = replica_batch_size(params.batch_size, distribution.replicas)
+    if batch_size != params.batch_size:
+        job_logger("worker", job.id).warning(
+            "batch size rounded up to divide over the replicas",
+            extra={"asked": params.batch_size, "trained": batch_size},
+        )
     reporter = ProgressReporter(
-        stores.jobs, job.id, params.epochs, params.batch_size, settings.progress_interval_seconds
+        stores.jobs, job.id, params.epochs, batch_size, settings.progress_interval_seconds
     )
     checkpoints = settings.job_dir(job.id) / "checkpoints"
 
@@ -46,7 +55,11 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
         params,
         arrays,
         distribution,
-        [reporter, InterruptOnRequest(control)],
+        [
+            reporter,
+            InterruptOnRequest(control),
+            *tensorboard_logging(settings.job_dir(job.id), job.id),
+        ],
         checkpoint_dir=checkpoints,
         on_resume=resume,
     )
@@ -64,6 +77,7 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
             "metrics": {
                 "test_accuracy": outcome.test_accuracy,
                 "test_loss": outcome.test_loss,
+                **confusion_metrics(outcome.test_confusion, arrays.class_names),
                 "replicas": distribution.replicas,
                 **outcome.runtime,
             },

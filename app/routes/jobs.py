@@ -1,15 +1,25 @@
 """Following training jobs."""
 
 import shutil
+from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.deps import Limit, Offset, ServicesDep
-from core.schemas import EpochMetrics, JobError, JobPublic, JobsPublic, TrainParams
+from app.job_events import follow_job
+from app.pictures import PNG_RESPONSES, png_response
+from core.logs import read_job_log
+from core.plots import job_curves_png
+from core.schemas import EpochMetrics, JobError, JobLogPublic, JobPublic, JobsPublic, TrainParams
 from core.status import JobStatus
 from core.tables import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+LogLimit = Annotated[int, Query(ge=1, le=10_000, description="Most records to return.")]
 
 
 def to_job_public(job: Job, request: Request) -> JobPublic:
@@ -63,6 +73,41 @@ def read_job(job_id: str, services: ServicesDep, request: Request) -> JobPublic:
     return to_job_public(services.jobs.get_job(job_id), request)
 
 
+async def existing_job(job_id: str, services: ServicesDep) -> Job:
+    # A dependency, so an unknown job is a 404 before a streamed response starts.
+    return await run_in_threadpool(services.jobs.get_job, job_id)
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {}})
+async def read_job_events(
+    job: Annotated[Job, Depends(existing_job)], services: ServicesDep, request: Request
+) -> AsyncIterator[ServerSentEvent]:
+    """Follow a job as Server-Sent Events: `state` first, then `status`, `progress` and
+    `epoch` as they happen, then `end` with the outcome, after which the stream closes."""
+    events = follow_job(
+        job,
+        services.jobs,
+        lambda changed: to_job_public(changed, request),
+        services.settings.events_poll_seconds,
+    )
+    async for event in events:
+        yield event
+
+
+@router.get("/{job_id}/logs")
+async def read_job_logs(
+    job: Annotated[Job, Depends(existing_job)],
+    services: ServicesDep,
+    offset: Offset = 0,
+    limit: LogLimit = 1000,
+) -> JobLogPublic:
+    """The worker's log records for a job, oldest first; follow it with `offset=count`."""
+    records, count = await run_in_threadpool(
+        read_job_log, services.settings.job_dir(job.id), offset, limit
+    )
+    return JobLogPublic(data=records, count=count, offset=offset)
+
+
 @router.post("/{job_id}/cancel", responses={202: {"model": JobPublic}, 409: {}})
 def cancel_job(
     job_id: str, services: ServicesDep, request: Request, response: Response
@@ -79,3 +124,10 @@ def delete_job(job_id: str, services: ServicesDep) -> None:
     """Delete a finished job's record and checkpoints; the model it trained stays."""
     services.jobs.delete_job(job_id)
     shutil.rmtree(services.settings.job_dir(job_id), ignore_errors=True)
+
+
+@router.get("/{job_id}/curves.png", response_class=Response, responses=PNG_RESPONSES)
+async def read_job_curves(job_id: str, services: ServicesDep) -> Response:
+    """Loss and accuracy per epoch, train and validation, as a PNG; so far, while it runs."""
+    job = await run_in_threadpool(services.jobs.get_job, job_id)
+    return await png_response(job_curves_png, job)

@@ -1,4 +1,5 @@
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,10 @@ def client(settings) -> Iterator[TestClient]:
 def make_model(settings) -> Callable[..., TrainedModel]:
     """An untrained seed_cnn saved exactly as the worker saves a trained one."""
 
-    def make(class_names: list[str] = ["airplane", "cat", "ship"]) -> TrainedModel:  # noqa: B006
-        return save_untrained_model(settings, class_names)
+    def make(
+        class_names: list[str] = ["airplane", "cat", "ship"],  # noqa: B006
+        metrics: dict[str, Any] | None = None,
+    ) -> TrainedModel:
+        return save_untrained_model(settings, class_names, metrics)
 
     return make

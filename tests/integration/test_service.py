@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.running import wait_for_job, worker_pids
 from tests.samples import cifar_samples
+from tests.tensorboard_events import logged_steps
 
 pytestmark = pytest.mark.slow
 
@@ -39,11 +40,29 @@ def test_upload_train_follow_and_predict(service, make_archive):
         assert all(epoch["val_accuracy"] is not None for epoch in job["history"])
         assert job["progress"]["fraction"] == 1.0
         assert 0 <= job["test_accuracy"] <= 1
+        # TensorBoard logs of each epoch stay in the job's folder (`tensorboard --logdir`).
+        tensorboard = service.data_dir / "jobs" / job["id"] / "tensorboard"
+        for split in ("train", "validation"):
+            assert logged_steps(tensorboard / split)["epoch_accuracy"] == [0, 1]
 
         model = client.get(f"/models/{job['model_id']}").json()
         assert model["class_names"] == CLASSES and model["input_shape"] == [32, 32, 3]
         assert model["dataset_id"] == dataset["id"] and model["job_id"] == job["id"]
         assert model["params"]["epochs"] == 2 and model["metrics"]["replicas"] == 2
+        # The confusion matrix comes from the predictions the test accuracy was scored on.
+        confusion = model["metrics"]["confusion_matrix"]
+        test_counts = [dataset["class_counts"]["test"][name] for name in CLASSES]
+        assert [sum(row) for row in confusion] == test_counts  # rows: true classes, in order
+        assert sum(test_counts) == dataset["test_count"] == 80
+        right = [confusion[i][i] for i in range(len(CLASSES))]
+        assert sum(right) / dataset["test_count"] == pytest.approx(job["test_accuracy"])
+        assert model["metrics"]["per_class_accuracy"] == pytest.approx(
+            {name: right[i] / test_counts[i] for i, name in enumerate(CLASSES)}
+        )
+        for picture in (f"/jobs/{job['id']}/curves.png", f"/models/{model['id']}/confusion.png"):
+            response = client.get(picture)
+            assert response.status_code == 200, response.text
+            assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
 
         image = cifar_samples()["test"]["ship"][5]
         predicted = client.post("/predict", files={"file": ("ship.jpg", image, "image/jpeg")})

@@ -66,12 +66,13 @@ def test_flip_tta_averages_logits_of_image_and_mirror():
     model = keras.Model(inputs, halves)
     x = np.array([[[[1.0], [0.0]], [[1.0], [0.0]]]], dtype="float32")  # bright on the left
 
-    plain_accuracy, _ = evaluate(model, x, np.array([0]), tta=False)
-    tta_accuracy, tta_loss = evaluate(model, x, np.array([0]), tta=True)
+    plain = evaluate(model, x, np.array([0]), tta=False)
+    tta = evaluate(model, x, np.array([0]), tta=True)
 
-    assert plain_accuracy == 1.0
-    assert tta_loss == pytest.approx(np.log(2))  # averaged logits are equal: 50/50
-    assert tta_accuracy == 1.0  # argmax of a tie picks the first class
+    assert plain.accuracy == 1.0
+    assert tta.loss == pytest.approx(np.log(2))  # averaged logits are equal: 50/50
+    assert tta.accuracy == 1.0  # argmax of a tie picks the first class
+    assert tta.confusion.tolist() == [[1, 0], [0, 0]]  # the same prediction as the accuracy
 
 
 def test_airbench_tricks_whitening_bn_bias_rate_and_ema_train_together(arrays):
