@@ -168,17 +168,22 @@ class Predictor:
             raise
 
     def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Any]:
-        import keras
-
-        import models.layers  # noqa: F401  registers the custom layers saved models use
-        from core.gpu_memory import enable_gpu_memory_growth
-
-        enable_gpu_memory_growth()
-        # safe_mode refuses models that carry arbitrary code (Lambda layers).
-        model = keras.saving.load_model(record.path, compile=False, safe_mode=True)
+        model = load_keras_model(record.path)
         forward = compile_forward(model)
         warm_up(forward, tuple(record.input_shape), self._settings.predict_max_batch)
         return model, forward
+
+
+def load_keras_model(path: str) -> Any:
+    """A saved `.keras` model (uncompiled), with the project's custom layers registered."""
+    import keras
+
+    import models.layers  # noqa: F401  registers the custom layers saved models use
+    from core.gpu_memory import enable_gpu_memory_growth
+
+    enable_gpu_memory_growth()
+    # safe_mode refuses models that carry arbitrary code (Lambda layers).
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict]]:

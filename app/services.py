@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from app.export import ModelExporter
 from app.metrics import Metrics
 from app.predictor import Predictor
 from app.supervisor import WorkerSupervisor
@@ -20,6 +21,7 @@ class Services:
     models: ModelStore
     datasets: DatasetStore
     predictor: Predictor
+    exporter: ModelExporter
     supervisor: WorkerSupervisor | None
     metrics: Metrics
 
@@ -43,6 +45,7 @@ class Services:
                 on_load=metrics.model_load.observe,
                 on_batch=metrics.batch_size.observe,
             ),
+            exporter=ModelExporter(),
             supervisor=WorkerSupervisor(settings) if settings.start_worker else None,
             metrics=metrics,
         )

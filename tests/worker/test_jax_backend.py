@@ -17,6 +17,19 @@ from tests.samples import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
+# `python -m worker` with TensorFlow unimportable, as on the GPU machines.
+WORKER_WITHOUT_TENSORFLOW = """
+import runpy, sys
+
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTensorFlow())
+runpy.run_module("worker", run_name="__main__", alter_sys=True)
+"""
+
 
 def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
@@ -34,7 +47,11 @@ def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive
     }
 
     subprocess.run(
-        [sys.executable, "-m", "worker", "--burst"], cwd=REPO_ROOT, env=env, check=True, timeout=600
+        [sys.executable, "-c", WORKER_WITHOUT_TENSORFLOW, "--burst"],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        timeout=600,
     )
 
     job = jobs.get_job(job_id)
@@ -46,6 +63,10 @@ def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive
     assert model.metrics["backend"] == "jax" and model.metrics["replicas"] == 2
     # Compiled steps persist for the next job of the same shapes.
     assert any(settings.xla_cache_dir.iterdir())
+    # Without TensorFlow there are no TensorBoard logs, and the job's log says why, once.
+    assert not (settings.job_dir(job_id) / "tensorboard").exists()
+    job_log = (settings.job_dir(job_id) / "log.jsonl").read_text()
+    assert job_log.count("no TensorBoard logs for this job: tensorflow is not installed") == 1
 
 
 RESUME_ON_JAX = """

@@ -6,12 +6,14 @@ import pytest
 from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.schemas import TrainRequest
+from tests.tensorboard_events import logged_steps
 from worker.checkpoint import checkpoint_path, saved_checkpoints
 from worker.control import JobControl
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
 from worker.interrupt import InterruptOnRequest
 from worker.interruptions import JobCancelled, JobLost, TrainingDiverged, WorkerStopping
+from worker.tensorboard_logs import epoch_tensorboard
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +43,14 @@ class EpochsSeen(keras.callbacks.Callback):
 
 
 def test_resume_continues_after_the_last_checkpoint_with_the_optimizer_state(arrays, tmp_path):
-    checkpoints = tmp_path / "checkpoints"
-    fit_and_evaluate(_params(epochs=2), arrays, get_distribution(0), checkpoint_dir=checkpoints)
+    checkpoints, tensorboard = tmp_path / "checkpoints", tmp_path / "tensorboard"
+    fit_and_evaluate(
+        _params(epochs=2),
+        arrays,
+        get_distribution(0),
+        [epoch_tensorboard(tensorboard)],
+        checkpoint_dir=checkpoints,
+    )
     assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [2, 1]
 
     seen, resumed_at = EpochsSeen(), []
@@ -50,12 +58,16 @@ def test_resume_continues_after_the_last_checkpoint_with_the_optimizer_state(arr
         _params(epochs=3),
         arrays,
         get_distribution(0),
-        [seen],
+        [seen, epoch_tensorboard(tensorboard)],
         checkpoint_dir=checkpoints,
         on_resume=resumed_at.append,
     )
 
     assert resumed_at == [2] and seen.epochs == [3]
+    # The resumed run's TensorBoard logs follow on from the first run's, in the same folders.
+    for split in ("train", "validation"):
+        assert logged_steps(tensorboard / split)["epoch_loss"] == [0, 1, 2]
+    assert logged_steps(tensorboard / "train")["epoch_learning_rate"] == [0, 1, 2]
     steps_per_epoch = -(-108 // 16)  # 120 images less the 10% held out for validation
     assert seen.iterations_at_start == 2 * steps_per_epoch
     assert outcome.runtime["resumed_from_epoch"] == 2
@@ -104,19 +116,21 @@ def test_a_stop_request_ends_training_at_the_next_batch(arrays, tmp_path, set_re
                 set_reason(control, shutdown)
 
     seen, stopper = EpochsSeen(), StopDuringEpoch2()
-    checkpoints = tmp_path / "checkpoints"
+    checkpoints, tensorboard = tmp_path / "checkpoints", epoch_tensorboard(tmp_path / "tensorboard")
     with pytest.raises(expected):
         fit_and_evaluate(
             _params(epochs=3),
             arrays,
             get_distribution(0),
-            [seen, stopper, InterruptOnRequest(control)],
+            [seen, stopper, InterruptOnRequest(control), tensorboard],
             checkpoint_dir=checkpoints,
         )
 
     assert seen.epochs == [1, 2]
     assert stopper.batches_after_request == 0  # no batch ran after the one that saw it
     assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [1]
+    # The finished epoch's TensorBoard log is on disk, though training never reached its end.
+    assert logged_steps(tmp_path / "tensorboard" / "train")["epoch_loss"] == [0]
 
 
 def test_a_diverging_loss_fails_the_training_before_its_last_epoch(arrays):
