@@ -30,9 +30,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_service(data_dir: Path, log: Path, **env: str) -> RunningService:
-    """`python -m app` as a user starts it: uvicorn plus its supervised worker process."""
-    port = _free_port()
+def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str) -> RunningService:
+    """`python -m app` as a user starts it: uvicorn plus its supervised worker process; on
+    `port` to restart a stopped service where its clients look for it."""
+    port = port or _free_port()
     environment = {
         **os.environ,
         "DATA_DIR": str(data_dir),
