@@ -15,7 +15,10 @@ worker: $(RUN_DEPS) ## Run a standalone training worker (when START_WORKER=false
 
 # The store's tests also run on PostgreSQL: a local server is installed and started for them
 # (.ci/start-postgres; needs root or sudo). `TEST_POSTGRES_URL= make test` skips them.
+# The dashboard's browser test drives Debian's chromium (.ci/install-chromium); without it, it is
+# skipped, except in CI.
 test: $(DEV_DEPS) ## Install what the tests need and run them
+	.ci/install-chromium || true
 	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL-$$(.ci/start-postgres || true)}" \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -2,8 +2,9 @@
 
 The rule, in one place: reading (GET) and predicting need at least a predict key; anything that
 starts, changes or deletes something needs an admin key; the health probes and the API's own
-documentation are open. Without configured keys every request is allowed, and the server
-listens on localhost only (see `app/__main__.py`).
+documentation are open, and so is the dashboard (`/` and `/static/...`: files only; the API
+calls it makes need keys like any other). Without configured keys every request is allowed, and
+the server listens on localhost only (see `app/__main__.py`).
 """
 
 import secrets
@@ -16,8 +17,11 @@ from app.errors import error_response
 from core.settings import Role
 
 OPEN_PATHS = frozenset(
-    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"}
 )
+# Served by the static-files mount alone, which answers files from app/static only, so a path
+# with dot segments (`/static/../jobs`) still reaches no API route.
+OPEN_PREFIX = "/static/"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PREDICT_PATHS = frozenset({"/predict"})
 ACCEPTED: dict[Role, tuple[Role, ...]] = {"predict": ("predict", "admin"), "admin": ("admin",)}
@@ -27,6 +31,8 @@ bearer_scheme = HTTPBearer(auto_error=False, description="An API key from API_KE
 
 
 def needed_role(method: str, path: str) -> Role | None:
+    if path.startswith(OPEN_PREFIX) and method in READ_METHODS:
+        return None
     path = path.rstrip("/") or "/"
     if path in OPEN_PATHS:
         return None

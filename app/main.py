@@ -5,12 +5,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Security
+from fastapi.staticfiles import StaticFiles
 
 from app.auth import ApiKeyMiddleware, bearer_scheme
 from app.body_limit import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
-from app.routes import datasets, health, jobs, models, predict, training
+from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
 from app.routes import metrics as metrics_route
 from app.services import Services
 from core.logs import configure_logging
@@ -52,8 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # read; inside the metrics, so that refusals are counted.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    for module in (training, jobs, predict, models, datasets, health, metrics_route):
+    for module in (training, jobs, predict, models, architectures, datasets, health, metrics_route):
         app.include_router(module.router)
+    # The dashboard: a page at `/` and its files, open to all (app/auth.py); the API stays guarded.
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
 
 

@@ -29,6 +29,7 @@ WRITES = [
     ("DELETE", "/models/some-id", {}),
 ]
 READS = [("GET", "/jobs", {}), ("GET", "/models", {}), ("GET", "/datasets", {})]
+READS += [("GET", "/architectures", {})]
 READS += [("GET", "/metrics", {}), ("POST", "/predict", {"files": {"file": ("x.jpg", b"x")}})]
 
 
@@ -80,6 +81,36 @@ def test_probes_and_documentation_are_open(guarded):
     assert guarded.get("/readyz").status_code == 503  # open, and no model yet
     schemes = guarded.get("/openapi.json").json()["components"]["securitySchemes"]
     assert schemes["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_dashboard_page_and_its_files_are_open(guarded):
+    page = guarded.get("/")
+    script = guarded.get("/static/dashboard.js")
+    style = guarded.get("/static/dashboard.css")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    # The data the page shows still needs a key.
+    assert guarded.get("/jobs").status_code == 401
+
+
+# Encoded, so the client sends the dot segments as they are.
+DOT_SEGMENTS = ["/static/%2e%2e/jobs", "/static/..%2fjobs", "/static/%2E%2E/models"]
+
+
+@pytest.mark.parametrize("path", DOT_SEGMENTS)
+def test_the_open_static_prefix_leads_to_no_api_route(guarded, path):
+    response = guarded.get(path)
+
+    assert response.status_code == 404
+    assert "data" not in response.json()
+
+
+def test_the_open_static_prefix_is_open_for_reading_only(guarded):
+    response = guarded.post("/static/dashboard.js", content=b"x")
+
+    assert response.status_code == 401
 
 
 def test_keys_are_read_from_the_environment_format():

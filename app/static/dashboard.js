@@ -1,0 +1,583 @@
+// The dashboard: plain DOM over the service's JSON API, no framework and nothing fetched from
+// elsewhere. Text reaches the page through textContent only, never parsed as HTML.
+"use strict";
+
+const KEY_STORAGE = "keras-train-serve.api-key";
+const ACTIVE = new Set(["queued", "running"]);
+const REFRESH_MS = 15000;
+const TOP_K = 3;
+
+const $ = (id) => document.getElementById(id);
+const enc = encodeURIComponent;
+
+// ---- Building the page --------------------------------------------------------------------
+
+/** An element with properties (or attributes) and children: nodes, or strings set as text. */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null) continue;
+    if (name === "class") node.className = value;
+    else if (name in node) node[name] = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+function percent(fraction) {
+  return typeof fraction === "number" ? `${(fraction * 100).toFixed(1)}%` : "–";
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "–";
+}
+
+function showError(id, error) {
+  const box = $(id);
+  box.textContent = !error
+    ? ""
+    : error instanceof ApiError
+      ? `Error ${error.status}: ${error.message}`
+      : `Error: ${error.message || error}`;
+  box.hidden = !error;
+}
+
+// ---- The API --------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+function authHeaders() {
+  const key = localStorage.getItem(KEY_STORAGE);
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+/** fetch() with the API key; a response that is not 2xx becomes an ApiError with its detail. */
+async function api(path, { method = "GET", json, body, headers = {}, signal } = {}) {
+  const init = { method, headers: { ...authHeaders(), ...headers }, body, signal };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(path, init);
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+async function apiJson(path, options) {
+  return (await api(path, options)).json();
+}
+
+async function errorFrom(response) {
+  let detail = response.statusText || "request failed";
+  try {
+    const body = await response.json();
+    if (body && body.detail !== undefined) {
+      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    }
+  } catch {
+    // Not JSON: the status line says what there is to say.
+  }
+  if (response.status === 401 || response.status === 403) askForKey(detail);
+  return new ApiError(response.status, detail);
+}
+
+// ---- API key --------------------------------------------------------------------------------
+
+function askForKey(message) {
+  $("key-panel").hidden = false;
+  $("key-message").textContent = message || "";
+}
+
+function setUpKeyPanel() {
+  $("show-key").addEventListener("click", () => askForKey(""));
+  $("key-panel").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("api-key").value.trim();
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    $("api-key").value = "";
+    $("key-panel").hidden = true;
+    loadAll();
+  });
+  $("forget-key").addEventListener("click", () => {
+    localStorage.removeItem(KEY_STORAGE);
+    $("key-message").textContent = "Key forgotten.";
+  });
+}
+
+// ---- Server-Sent Events over fetch (EventSource cannot send an Authorization header) --------
+
+/** Reads a text/event-stream body, calling onEvent({type, data}) for each event, until the
+ * stream closes or onEvent returns false. */
+async function readEventStream(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let type = "";
+  let data = [];
+  try {
+    for (;;) {
+      const { value: chunk, done } = await reader.read();
+      if (done) return;
+      buffer += chunk;
+      // A trailing "\r" may be half of a "\r\n": it waits for the next chunk.
+      const cut = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length;
+      const lines = buffer.slice(0, cut).split(/\r\n|\r|\n/);
+      buffer = lines.pop() + buffer.slice(cut);
+      for (const line of lines) {
+        if (line === "") {
+          // A blank line ends an event.
+          const ended = data.length ? { type: type || "message", data: data.join("\n") } : null;
+          type = "";
+          data = [];
+          if (ended && onEvent(ended) === false) return;
+        } else if (!line.startsWith(":")) {
+          // Lines starting with ":" are comments (keep-alives).
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") type = text;
+          else if (field === "data") data.push(text);
+        }
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+// ---- Jobs -----------------------------------------------------------------------------------
+
+const jobs = new Map(); // id -> {job, row, following: whether its event stream is being read}
+
+function renderJob(job) {
+  let entry = jobs.get(job.id);
+  if (!entry) {
+    entry = { job, row: el("tr"), following: false };
+    jobs.set(job.id, entry);
+  }
+  entry.job = job;
+  fillJobRow(entry.row, job);
+  if (ACTIVE.has(job.status) && !entry.following) followJob(job.id);
+}
+
+function placeJobRows() {
+  const entries = [...jobs.values()].sort((a, b) =>
+    b.job.created_at.localeCompare(a.job.created_at),
+  );
+  $("jobs").tBodies[0].replaceChildren(...entries.map((entry) => entry.row));
+  $("jobs-empty").hidden = entries.length > 0;
+}
+
+function fillJobRow(row, job) {
+  row.className = `job status-${job.status}`;
+  row.dataset.jobId = job.id;
+  const cancelling = job.cancel_requested_at && ACTIVE.has(job.status);
+  const dataset = datasetNames.get(job.dataset) || job.dataset;
+  row.replaceChildren(
+    el(
+      "td",
+      {},
+      el("strong", { class: "job-name" }, job.name || "unnamed"),
+      el("div", { class: "hint" }, `${dataset} · ${job.model}`),
+      el("div", { class: "hint mono", title: job.id }, job.id.slice(0, 8)),
+    ),
+    el(
+      "td",
+      {},
+      el("span", { class: `badge ${job.status}` }, job.status),
+      cancelling ? el("div", { class: "hint" }, "cancelling…") : null,
+    ),
+    el("td", { class: "progress-cell" }, ...progressOf(job)),
+    el("td", { class: "metrics" }, ...metricsOf(job)),
+    el("td", {}, ACTIVE.has(job.status) && !cancelling ? cancelButton(job.id) : null),
+  );
+}
+
+function cancelButton(jobId) {
+  const onclick = () => cancelJob(jobId);
+  return el("button", { type: "button", class: "secondary cancel", onclick }, "Cancel");
+}
+
+function progressOf(job) {
+  const progress = job.progress;
+  const fraction = job.status === "succeeded" ? 1 : progress ? progress.fraction : 0;
+  return [
+    el("progress", { class: "bar", max: 1, value: fraction }, percent(fraction)),
+    el("div", { class: "hint progress-text" }, progressText(job)),
+  ];
+}
+
+function progressText(job) {
+  const progress = job.progress;
+  if (job.status === "queued") return "waiting for a worker";
+  if (job.status === "succeeded" && job.started_at && job.finished_at) {
+    return `done in ${duration((Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000)}`;
+  }
+  if (!progress) return job.status === "running" ? "starting…" : "";
+  const parts = [`epoch ${progress.epoch}/${progress.epochs}`];
+  if (progress.steps) parts.push(`step ${progress.step}/${progress.steps}`);
+  parts.push(percent(progress.fraction));
+  if (job.status === "running" && typeof progress.eta_seconds === "number") {
+    parts.push(`ETA ${duration(progress.eta_seconds)}`);
+  }
+  if (job.status === "running" && progress.images_per_second) {
+    parts.push(`${Math.round(progress.images_per_second)} img/s`);
+  }
+  return parts.join(" · ");
+}
+
+function metricsOf(job) {
+  const lines = [];
+  const last = job.history[job.history.length - 1];
+  if (last) {
+    const loss = typeof last.loss === "number" ? last.loss.toFixed(3) : "–";
+    lines.push(el("div", {}, `loss ${loss} · acc ${percent(last.accuracy)}`));
+    if (typeof last.val_accuracy === "number") {
+      lines.push(el("div", {}, `validation acc ${percent(last.val_accuracy)}`));
+    }
+  }
+  if (typeof job.test_accuracy === "number") {
+    const text = `test accuracy ${percent(job.test_accuracy)}`;
+    lines.push(el("div", { class: "test-accuracy" }, text));
+  }
+  if (job.error) {
+    lines.push(el("div", { class: "error-text" }, `${job.error.type}: ${job.error.message}`));
+  }
+  return lines;
+}
+
+/** Follows a job's event stream until its `end` event. */
+async function followJob(jobId) {
+  const entry = jobs.get(jobId);
+  entry.following = true;
+  let ended = false;
+  try {
+    const response = await api(`/jobs/${enc(jobId)}/events`, {
+      headers: { Accept: "text/event-stream" },
+    });
+    await readEventStream(response.body, (event) => {
+      ended = onJobEvent(jobId, event.type, JSON.parse(event.data));
+      return !ended;
+    });
+  } catch (error) {
+    showError("jobs-error", error);
+    if (error instanceof ApiError) ended = true; // an answer, not a lost connection: no retry
+  } finally {
+    entry.following = false;
+  }
+  // The stream closed without `end` (a restarted server, a lost connection): look again soon.
+  if (!ended) setTimeout(() => refreshJob(jobId), 3000);
+}
+
+/** Applies one event to the job's row; true once the job has ended. */
+function onJobEvent(jobId, type, payload) {
+  const job = jobs.get(jobId).job;
+  if (type === "state") renderJob(payload);
+  else if (type === "status") renderJob({ ...job, status: payload.status });
+  else if (type === "progress") {
+    renderJob({ ...job, status: payload.status, progress: payload.progress });
+  } else if (type === "epoch") {
+    const history = job.history.filter((epoch) => epoch.epoch !== payload.epoch);
+    renderJob({ ...job, history: [...history, payload] });
+  } else if (type === "end") {
+    renderJob(payload);
+    if (payload.status === "succeeded") loadModels();
+    return true;
+  }
+  return false;
+}
+
+async function refreshJob(jobId) {
+  try {
+    renderJob(await apiJson(`/jobs/${enc(jobId)}`));
+  } catch (error) {
+    showError("jobs-error", error);
+  }
+}
+
+async function loadJobs() {
+  try {
+    const page = await apiJson("/jobs?limit=50");
+    page.data.forEach(renderJob);
+    placeJobRows();
+    showError("jobs-error", null);
+  } catch (error) {
+    showError("jobs-error", error);
+  }
+}
+
+async function cancelJob(jobId) {
+  try {
+    renderJob(await apiJson(`/jobs/${enc(jobId)}/cancel`, { method: "POST" }));
+  } catch (error) {
+    showError("jobs-error", error);
+  }
+}
+
+// ---- Starting a job -------------------------------------------------------------------------
+
+const architectures = new Map(); // name -> {name, description, epochs, batch_size}
+const datasetNames = new Map(); // id -> name, shown in place of ids
+
+async function loadArchitectures() {
+  const select = $("train-model");
+  const chosen = select.value;
+  const page = await apiJson("/architectures");
+  architectures.clear();
+  page.data.forEach((architecture) => architectures.set(architecture.name, architecture));
+  select.replaceChildren(...page.data.map((a) => el("option", { value: a.name }, a.name)));
+  if (architectures.has(chosen)) select.value = chosen;
+  describeArchitecture();
+}
+
+function describeArchitecture() {
+  const architecture = architectures.get($("train-model").value);
+  $("model-description").textContent = architecture ? architecture.description : "";
+  $("train-epochs").placeholder = architecture ? `default ${architecture.epochs}` : "";
+  $("train-batch-size").placeholder = architecture ? `default ${architecture.batch_size}` : "";
+}
+
+async function loadDatasets() {
+  const select = $("train-dataset");
+  const chosen = select.value;
+  const page = await apiJson("/datasets?limit=200");
+  page.data.forEach((dataset) => datasetNames.set(dataset.id, dataset.name));
+  const options = page.data.map((dataset) =>
+    el(
+      "option",
+      { value: dataset.id },
+      `${dataset.name} — ${dataset.class_names.length} classes, ${dataset.train_count} images`,
+    ),
+  );
+  if (!page.data.some((dataset) => dataset.id === "cifar10")) {
+    const builtin = "cifar10 — built in, fetched on first use";
+    options.unshift(el("option", { value: "cifar10" }, builtin));
+  }
+  select.replaceChildren(...options);
+  select.value = options.some((option) => option.value === chosen) ? chosen : "cifar10";
+}
+
+async function loadTrainingChoices() {
+  try {
+    await Promise.all([loadArchitectures(), loadDatasets()]);
+    showError("train-error", null);
+  } catch (error) {
+    showError("train-error", error);
+  }
+}
+
+async function startJob(event) {
+  event.preventDefault();
+  // Unset numbers are left out: the architecture's recipe decides them.
+  const body = { dataset: $("train-dataset").value, model: $("train-model").value };
+  if ($("train-epochs").value) body.epochs = Number($("train-epochs").value);
+  if ($("train-batch-size").value) body.batch_size = Number($("train-batch-size").value);
+  const name = $("train-name").value.trim();
+  if (name) body.name = name;
+  const button = event.target.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    renderJob(await apiJson("/train", { method: "POST", json: body }));
+    placeJobRows();
+    showError("train-error", null);
+  } catch (error) {
+    showError("train-error", error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- Models ---------------------------------------------------------------------------------
+
+let figureUrls = [];
+
+async function loadModels() {
+  try {
+    const page = await apiJson("/models?limit=50");
+    figureUrls.forEach((url) => URL.revokeObjectURL(url));
+    figureUrls = [];
+    $("models").replaceChildren(...page.data.map(modelCard));
+    $("models-empty").hidden = page.data.length > 0;
+    fillPredictModels(page.data);
+    showError("models-error", null);
+  } catch (error) {
+    showError("models-error", error);
+  }
+}
+
+function datasetOf(id) {
+  const name = datasetNames.get(id);
+  return name && name !== id ? `${name} (${id})` : id;
+}
+
+function modelCard(model) {
+  const metrics = model.metrics || {};
+  const classes = model.class_names;
+  const shown = classes.slice(0, 10).join(", ") + (classes.length > 10 ? ", …" : "");
+  const facts = [
+    ["Dataset", datasetOf(model.dataset_id)],
+    ["Classes", `${classes.length}: ${shown}`],
+    ["Created", when(model.created_at)],
+    ["Model", model.id],
+    ["Job", model.job_id],
+  ];
+  return el(
+    "article",
+    { class: "model" },
+    el(
+      "h3",
+      {},
+      model.architecture,
+      " ",
+      el("span", { class: "accuracy" }, percent(metrics.test_accuracy)),
+      el("span", { class: "hint" }, " test accuracy"),
+    ),
+    el("dl", {}, ...facts.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])),
+    el(
+      "div",
+      { class: "figures" },
+      figure(`/jobs/${enc(model.job_id)}/curves.png`, "Training curves"),
+      figure(`/models/${enc(model.id)}/confusion.png`, "Confusion matrix"),
+    ),
+  );
+}
+
+/** An image from the API: fetched with the key (an <img src> could not send it), and a short
+ * note instead when it cannot be had. */
+function figure(path, caption) {
+  const image = el("img", { alt: caption });
+  const link = el("a", { target: "_blank", rel: "noopener" }, image);
+  const missing = el("p", { class: "hint missing", hidden: true }, `${caption}: not available`);
+  const fail = () => {
+    link.hidden = true;
+    missing.hidden = false;
+  };
+  image.addEventListener("error", fail);
+  fetch(path, { headers: authHeaders() })
+    .then((response) => (response.ok ? response.blob() : Promise.reject(response.status)))
+    .then((blob) => {
+      const url = URL.createObjectURL(blob);
+      figureUrls.push(url);
+      image.src = url;
+      link.href = url;
+    })
+    .catch(fail);
+  return el("figure", {}, link, missing, el("figcaption", {}, caption));
+}
+
+// ---- Predictions ----------------------------------------------------------------------------
+
+let thumbnailUrls = [];
+
+function fillPredictModels(models) {
+  const select = $("predict-model");
+  const chosen = select.value;
+  select.replaceChildren(
+    el("option", { value: "" }, "Newest model"),
+    ...models.map((model) => {
+      const accuracy = percent(model.metrics.test_accuracy);
+      const dataset = datasetNames.get(model.dataset_id) || model.dataset_id;
+      const text = `${model.architecture} · ${dataset} · ${accuracy} · ${model.id.slice(0, 8)}`;
+      return el("option", { value: model.id }, text);
+    }),
+  );
+  if (models.some((model) => model.id === chosen)) select.value = chosen;
+}
+
+async function predict(fileList) {
+  const files = [...fileList];
+  if (!files.length) return;
+  const form = new FormData();
+  files.forEach((file) => form.append("file", file, file.name));
+  const query = new URLSearchParams({ top_k: TOP_K });
+  if ($("predict-model").value) query.set("model", $("predict-model").value);
+  const zone = $("drop-zone");
+  zone.classList.add("busy");
+  try {
+    const answer = await apiJson(`/predict?${query}`, { method: "POST", body: form });
+    showPredictions(files, answer);
+    showError("predict-error", null);
+  } catch (error) {
+    showError("predict-error", error);
+  } finally {
+    zone.classList.remove("busy");
+  }
+}
+
+function showPredictions(files, answer) {
+  thumbnailUrls.forEach((url) => URL.revokeObjectURL(url));
+  thumbnailUrls = files.map((file) => URL.createObjectURL(file));
+  const cards = answer.results.map((result, i) =>
+    el(
+      "article",
+      { class: "prediction" },
+      el("img", { src: thumbnailUrls[i], alt: result.filename || "image" }),
+      el(
+        "div",
+        {},
+        el("div", { class: "hint" }, result.filename || `image ${i + 1}`),
+        el(
+          "ol",
+          {},
+          ...result.predictions.map((p) =>
+            el(
+              "li",
+              {},
+              el("span", { class: "label" }, p.label),
+              el("span", { class: "probability" }, percent(p.probability)),
+              el("span", { class: "meter", style: `width: ${(p.probability * 100).toFixed(1)}%` }),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  const note = el("p", { class: "hint" }, `model ${answer.model_id}`);
+  $("predictions").replaceChildren(...cards, note);
+}
+
+function setUpDropZone() {
+  const zone = $("drop-zone");
+  const input = $("predict-files");
+  input.addEventListener("change", () => {
+    predict(input.files);
+    input.value = ""; // the same file again is a new choice
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    predict(event.dataTransfer.files);
+  });
+}
+
+// ---- Start ----------------------------------------------------------------------------------
+
+async function loadAll() {
+  await loadTrainingChoices(); // first: the jobs and models show the datasets' names
+  await Promise.all([loadJobs(), loadModels()]);
+}
+
+setUpKeyPanel();
+setUpDropZone();
+$("train-form").addEventListener("submit", startJob);
+$("train-model").addEventListener("change", describeArchitecture);
+loadAll();
+// Jobs started elsewhere show up (and are followed) within a refresh.
+setInterval(() => document.hidden || loadJobs(), REFRESH_MS);

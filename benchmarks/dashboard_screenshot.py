@@ -1,0 +1,122 @@
+"""The README's dashboard screenshot, of the real service with real content.
+
+    python -m benchmarks.dashboard_screenshot --data ../shared/datasets/cifar10-jpeg.tar.gz
+
+Starts the service (`python -m app`, its worker included) on a temporary DATA_DIR, uploads the
+first images of each class of an image-folder archive, trains one job to the end, starts a
+longer one and queues a third, then photographs the dashboard in Debian's chromium while the
+second one runs, with a prediction shown, and cancels what is left.
+"""
+
+import argparse
+import io
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from benchmarks.server import running_server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="image-folder archive (.tar.gz)")
+    parser.add_argument("--train-per-class", type=int, default=300)
+    parser.add_argument("--test-per-class", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=Path("docs/dashboard.png"))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        subset, an_image = _subset(
+            args.data, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
+        )
+        env = {"DATA_DIR": str(Path(folder) / "var"), "CPU_REPLICAS": "1"}
+        with (
+            running_server([sys.executable, "-m", "app"], env) as (url, _),
+            httpx.Client(base_url=url, timeout=60) as client,
+        ):
+            dataset = _upload(client, subset)
+            finished = _train(client, dataset, "quick_cnn", 6, "quick_cnn, 6 epochs")
+            _wait(client, finished, lambda job: job["status"] == "succeeded", 900)
+            running = _train(client, dataset, "seed_cnn", 30, "seed_cnn, longer run")
+            queued = _train(client, dataset, "quick_cnn", 10, "next in line")
+            _wait(client, running, lambda job: (job["progress"] or {}).get("epoch", 0) >= 2)
+            _photograph(url, an_image, args.out)
+            for job_id in (queued, running):
+                client.post(f"/jobs/{job_id}/cancel")
+    print(f"wrote {args.out}")
+
+
+def _subset(source: Path, target: Path, train: int, test: int) -> tuple[Path, bytes]:
+    """The first images of each class in each split, and one test image to predict."""
+    wanted = {"train": train, "test": test}
+    taken: Counter[tuple[str, str]] = Counter()
+    an_image = b""
+    with tarfile.open(source, "r:gz") as archive, tarfile.open(target, "w:gz") as subset:
+        for member in archive:
+            parts = Path(member.name).parts
+            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
+                continue
+            key = (parts[-3], parts[-2])
+            if taken[key] >= wanted[key[0]]:
+                continue
+            taken[key] += 1
+            data = archive.extractfile(member).read()  # type: ignore[union-attr]
+            info = tarfile.TarInfo("/".join(parts[-3:]))
+            info.size = len(data)
+            subset.addfile(info, io.BytesIO(data))
+            if key == ("test", "ship") and not an_image:
+                an_image = data
+    return target, an_image
+
+
+def _upload(client: httpx.Client, archive: Path) -> str:
+    files = {"file": (archive.name, archive.read_bytes(), "application/gzip")}
+    response = client.post("/datasets", files=files, data={"name": "CIFAR-10 subset"})
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def _train(client: httpx.Client, dataset: str, model: str, epochs: int, name: str) -> str:
+    body = {"dataset": dataset, "model": model, "epochs": epochs, "name": name, "seed": 0}
+    response = client.post("/train", json=body)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def _wait(client: httpx.Client, job_id: str, done, timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        if done(job):
+            return
+        if job["status"] in ("failed", "cancelled"):
+            raise SystemExit(f"job {job_id} {job['status']}: {job['error']}")
+        time.sleep(1)
+    raise SystemExit(f"job {job_id} took more than {timeout} s")
+
+
+def _photograph(url: str, image: bytes, out: Path) -> None:
+    from tests.integration.browser import launch_chromium
+
+    with launch_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(url)
+        # Both figures of the finished job's model drawn, the running job's ETA shown.
+        page.wait_for_function(
+            "document.querySelectorAll('#models img[src^=\"blob:\"]').length >= 2", timeout=120_000
+        )
+        page.locator("#jobs .progress-text", has_text="ETA").wait_for(timeout=120_000)
+        ship = {"name": "ship.jpg", "mimeType": "image/jpeg", "buffer": image}
+        page.set_input_files("#predict-files", files=[ship])
+        page.locator("#predictions .prediction").wait_for(timeout=120_000)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), full_page=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The dashboard's page and files, as served (the browser test is tests/integration)."""
+
+import re
+from html.parser import HTMLParser
+
+from app.routes.dashboard import STATIC_DIR
+from models import ARCHITECTURES
+
+# An address off this server: a scheme, or a protocol-relative `//host` in markup or CSS.
+EXTERNAL = re.compile(r"https?://|(?:src|href|action)\s*=\s*[\"']?//|url\(\s*[\"']?//|@import")
+
+
+class _References(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_the_page_is_served_at_the_root_and_left_out_of_the_api_schema(client):
+    page = client.get("/")
+
+    assert page.status_code == 200
+    assert page.text == (STATIC_DIR / "index.html").read_text()
+    assert "/" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_page_loads_its_files_from_this_server_only(client):
+    references = _References()
+    references.feed(client.get("/").text)
+
+    assert "/static/dashboard.js" in references.found
+    assert "/static/dashboard.css" in references.found
+    for reference in references.found:
+        if reference.startswith("data:"):  # inline: the empty icon that spares a request
+            continue
+        assert reference.startswith("/"), reference
+        assert client.get(reference).status_code == 200, reference
+    for file in STATIC_DIR.iterdir():
+        assert not EXTERNAL.search(file.read_text()), file.name
+
+
+def test_architectures_are_listed_with_their_recipe_defaults(client):
+    response = client.get("/architectures")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [a["name"] for a in body["data"]] == list(ARCHITECTURES)
+    assert body["count"] == len(ARCHITECTURES)
+    quick = next(a for a in body["data"] if a["name"] == "quick_cnn")
+    assert quick["epochs"] == ARCHITECTURES["quick_cnn"].recipe.epochs
+    assert quick["batch_size"] == ARCHITECTURES["quick_cnn"].recipe.batch_size
+    assert quick["description"] == ARCHITECTURES["quick_cnn"].description

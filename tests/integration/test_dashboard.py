@@ -1,0 +1,214 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Playwright) against the real
+service and its worker: a job started from the form and followed live over its event stream,
+images dropped for predictions, and API keys."""
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.conftest import CLASSES
+from tests.integration.browser import chromium_path, launch_chromium
+from tests.integration.running import RunningService, start_service, stop_service
+from tests.samples import cifar_samples
+
+pytestmark = pytest.mark.slow
+
+ADMIN_KEY = "dashboard-admin-key-0123456789"
+PERCENT = re.compile(r"^\d{1,3}\.\d%$")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Skipped without chromium, except in CI, where the browser tests must run."""
+    if chromium_path() is None:
+        message = "no chromium: install it with .ci/install-chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def keyed_service(tmp_path: Path) -> Iterator[RunningService]:
+    """The service with an API key, and no worker: its jobs stay queued."""
+    running = start_service(
+        tmp_path / "var",
+        tmp_path / "service.log",
+        API_KEYS=f"{ADMIN_KEY}:admin",
+        START_WORKER="false",
+    )
+    try:
+        yield running
+    finally:
+        stop_service(running)
+
+
+def upload_dataset(service: RunningService, archive: Path, headers: dict[str, str] | None = None):
+    with service.client() as client:
+        response = client.post(
+            "/datasets",
+            files={"file": ("sample.tar.gz", archive.read_bytes(), "application/gzip")},
+            headers=headers or {},
+        )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def job_row(page: Page, name: str) -> Locator:
+    return page.locator("#jobs tr.job", has=page.locator(".job-name", has_text=name))
+
+
+def bar_values_until_done(row: Locator, timeout: float = 240) -> list[float]:
+    """The row's progress bar as it moves, read every 50 ms until the job ends."""
+    values: list[float] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = row.locator("progress").evaluate("bar => bar.value")
+        if not values or value != values[-1]:
+            values.append(value)
+        status = row.locator(".badge").text_content()
+        if status in ("succeeded", "failed", "cancelled"):
+            return values
+        time.sleep(0.05)
+    raise AssertionError(f"the job did not end in {timeout} s; the bar showed {values}")
+
+
+def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_archive, page):
+    # 600 images in batches of 16: about a hundred steps, so the bar has room to move.
+    dataset = upload_dataset(service, make_archive(CLASSES, train_per_class=200, test_per_class=10))
+    event_streams = []
+    page.on("response", lambda r: r.url.endswith("/events") and event_streams.append(r))
+    # The page's periodic refresh of the list, off: only the job's event stream can move its bar.
+    page.add_init_script("window.setInterval = () => 0;")
+    page.goto(service.url)
+
+    page.select_option("#train-dataset", dataset["id"])
+    page.select_option("#train-model", "quick_cnn")
+    expect(page.locator("#train-epochs")).to_have_attribute("placeholder", "default 3")
+    page.fill("#train-epochs", "3")
+    page.fill("#train-batch-size", "16")
+    page.fill("#train-name", "from the form")
+    page.click("#train-form button[type=submit]")
+
+    row = job_row(page, "from the form")
+    expect(row).to_be_visible()
+    values = bar_values_until_done(row)
+
+    expect(row.locator(".badge")).to_have_text("succeeded")
+    assert values == sorted(values), values
+    assert values[-1] == 1
+    assert [v for v in values if 0 < v < 1], f"the bar never showed a step between: {values}"
+    assert len(set(values)) >= 3, values
+    assert [r.status for r in event_streams] == [200]
+    expect(row.locator(".test-accuracy")).to_contain_text("test accuracy")
+    expect(row.locator(".cancel")).to_have_count(0)
+
+    # The finished job's model, with its curves drawn by the API.
+    model = page.locator("#models .model").first
+    expect(model).to_contain_text("quick_cnn")
+    expect(model).to_contain_text(dataset["id"])
+    curves = model.locator("img[alt='Training curves']")
+    # The API's first drawing loads matplotlib: seconds on a busy machine.
+    expect(curves).to_have_attribute("src", re.compile(r"^blob:"), timeout=60_000)
+    assert curves.evaluate("image => image.decode().then(() => image.naturalWidth)") > 0
+
+    # A real JPEG through the file input ...
+    ship = cifar_samples()["test"]["ship"][0]
+    page.set_input_files(
+        "#predict-files", files=[{"name": "ship.jpg", "mimeType": "image/jpeg", "buffer": ship}]
+    )
+    # The first prediction loads TensorFlow into the API process: seconds too.
+    expect(page.locator("#predictions .prediction, #predict-error:visible")).to_have_count(
+        1, timeout=120_000
+    )
+    expect(page.locator("#predict-error")).to_be_hidden()
+    expect(page.locator("#predictions .prediction")).to_have_count(1)
+    top = page.locator("#predictions .prediction li").first
+    assert top.locator(".label").text_content() in CLASSES
+    assert PERCENT.match(top.locator(".probability").text_content())
+
+    # ... and two dropped on the drop zone, as a drag from the desktop delivers them.
+    images = {"cat.jpg": cifar_samples()["test"]["cat"][0], "ship.jpg": ship}
+    dropped = page.evaluate_handle(
+        """(images) => {
+            const transfer = new DataTransfer();
+            for (const [name, bytes] of Object.entries(images)) {
+                transfer.items.add(new File([new Uint8Array(bytes)], name, {type: "image/jpeg"}));
+            }
+            return transfer;
+        }""",
+        {name: list(data) for name, data in images.items()},
+    )
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": dropped})
+    cards = page.locator("#predictions .prediction")
+    expect(cards).to_have_count(2)
+    expect(cards.nth(0)).to_contain_text("cat.jpg")
+    for card in cards.all():
+        labels = card.locator(".label").all_text_contents()
+        assert len(labels) == 3 and set(labels) == set(CLASSES)
+        assert all(PERCENT.match(p) for p in card.locator(".probability").all_text_contents())
+    expect(page.locator("#predict-error")).to_be_hidden()
+
+
+def test_api_keys_errors_and_cancelling_in_the_page(keyed_service, make_archive, page):
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    dataset = upload_dataset(keyed_service, make_archive(CLASSES, 4, 2), headers=admin)
+    event_streams = []
+    page.on("response", lambda r: r.url.endswith("/events") and event_streams.append(r))
+    page.goto(keyed_service.url)
+
+    # The page itself is open; the API answers 401, and the page asks for a key.
+    expect(page.locator("#key-panel")).to_be_visible()
+    expect(page.locator("#key-message")).to_contain_text("An API key is required")
+    expect(page.locator("#jobs-error")).to_contain_text("Error 401")
+    page.fill("#api-key", ADMIN_KEY)
+    page.click("#key-panel button[type=submit]")
+    expect(page.locator("#key-panel")).to_be_hidden()
+    expect(page.locator("#jobs-empty")).to_be_visible()
+    expect(page.locator("#jobs-error")).to_be_hidden()
+    assert page.evaluate("localStorage.length") == 1
+
+    # An error from the API is shown as it came.
+    page.select_option("#train-dataset", dataset["id"])
+    page.eval_on_selector("#train-model", "select => select.add(new Option('nope', 'nope'))")
+    page.select_option("#train-model", "nope")
+    page.click("#train-form button[type=submit]")
+    expect(page.locator("#train-error")).to_contain_text("Error 422")
+    expect(page.locator("#train-error")).to_contain_text("Unknown model")
+
+    # Text from users is shown as text, never run as markup.
+    page.select_option("#train-model", "seed_cnn")
+    page.fill("#train-name", "<b>bold</b><img src=x onerror=window.pwned=1>")
+    page.click("#train-form button[type=submit]")
+    row = page.locator("#jobs tr.job")
+    expect(row).to_have_count(1)
+    expect(row.locator(".job-name")).to_have_text("<b>bold</b><img src=x onerror=window.pwned=1>")
+    assert row.locator("b, img").count() == 0 and page.evaluate("window.pwned") is None
+    expect(page.locator("#train-error")).to_be_hidden()
+
+    # No worker here: the job waits, followed over a stream that carries the key, until cancelled.
+    expect(row.locator(".badge")).to_have_text("queued")
+    with page.expect_response(lambda r: r.url.endswith("/cancel")) as cancelled:
+        row.locator(".cancel").click()
+    assert cancelled.value.status == 200
+    expect(row.locator(".badge")).to_have_text("cancelled")
+    expect(row.locator(".cancel")).to_have_count(0)
+    assert [r.status for r in event_streams] == [200]
+    with keyed_service.client() as client:
+        jobs = client.get("/jobs", headers=admin).json()["data"]
+    assert [job["status"] for job in jobs] == ["cancelled"]
