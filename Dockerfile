@@ -18,6 +18,7 @@ COPY app ./app
 COPY core ./core
 COPY models ./models
 COPY worker ./worker
+COPY client ./client
 RUN python3 -m pip install . \
     && python3 -c "import tensorflow as tf, keras; print('tensorflow', tf.__version__, 'keras', keras.__version__)"
 

@@ -3,6 +3,7 @@ TensorFlow only when a prediction needs it."""
 
 import subprocess
 import sys
+import tomllib
 
 from tests.samples import REPO_ROOT
 
@@ -32,3 +33,18 @@ def test_app_does_not_import_tensorflow_until_a_prediction():
     assert "fastapi" in loaded
     assert "tensorflow" not in loaded and "keras" not in loaded
     assert "matplotlib" not in loaded  # loaded on the first picture asked for
+
+
+def test_the_image_copies_every_package_the_project_installs():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = {
+        pattern.rstrip("*")
+        for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    copied = {
+        line.split()[1]
+        for line in (REPO_ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    }
+
+    assert packages <= copied, f"the Dockerfile does not copy {sorted(packages - copied)}"

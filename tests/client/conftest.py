@@ -11,8 +11,7 @@ from tests.samples import write_image_folder_archive
 
 KTS = Path(sys.executable).with_name("kts")  # the console script `pip install -e .` writes
 CLASSES = ["airplane", "cat", "ship"]
-# 120 training images, 12 of them held out, 30 test images: every batch of 12 splits evenly
-# over the service's two CPU replicas.
+# 120 training images, 12 of them held out, 30 test images: a training takes seconds.
 ARCHIVE_SIZE = {"train_per_class": 40, "test_per_class": 10}
 BATCH_SIZE = "12"
 
