@@ -9,17 +9,15 @@ second one runs, with a prediction shown, and cancels what is left.
 """
 
 import argparse
-import io
 import sys
-import tarfile
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import httpx
 
 from benchmarks.server import running_server
+from benchmarks.subsets import first_image, first_images_archive
 
 
 def main() -> None:
@@ -31,9 +29,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        subset, an_image = _subset(
+        subset = first_images_archive(
             args.data, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
         )
+        an_image = first_image(subset, "test", "ship")
         env = {"DATA_DIR": str(Path(folder) / "var"), "CPU_REPLICAS": "1"}
         with (
             running_server([sys.executable, "-m", "app"], env) as (url, _),
@@ -49,29 +48,6 @@ def main() -> None:
             for job_id in (queued, running):
                 client.post(f"/jobs/{job_id}/cancel")
     print(f"wrote {args.out}")
-
-
-def _subset(source: Path, target: Path, train: int, test: int) -> tuple[Path, bytes]:
-    """The first images of each class in each split, and one test image to predict."""
-    wanted = {"train": train, "test": test}
-    taken: Counter[tuple[str, str]] = Counter()
-    an_image = b""
-    with tarfile.open(source, "r:gz") as archive, tarfile.open(target, "w:gz") as subset:
-        for member in archive:
-            parts = Path(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
-                continue
-            key = (parts[-3], parts[-2])
-            if taken[key] >= wanted[key[0]]:
-                continue
-            taken[key] += 1
-            data = archive.extractfile(member).read()  # type: ignore[union-attr]
-            info = tarfile.TarInfo("/".join(parts[-3:]))
-            info.size = len(data)
-            subset.addfile(info, io.BytesIO(data))
-            if key == ("test", "ship") and not an_image:
-                an_image = data
-    return target, an_image
 
 
 def _upload(client: httpx.Client, archive: Path) -> str:

@@ -9,11 +9,9 @@ and both test accuracies. Then it cancels running jobs and prints how long each 
 """
 
 import argparse
-import io
 import os
 import signal
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.server import child_pid, running_server
+from benchmarks.subsets import first_images_archive
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -36,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        subset = _subset_archive(
+        subset = first_images_archive(
             args.archive, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
         )
         env = {
@@ -130,24 +129,6 @@ def _upload(client: httpx.Client, archive: Path) -> str:
     dataset = response.raise_for_status().json()
     print(f"dataset: {dataset['train_count']} train / {dataset['test_count']} test images")
     return dataset["id"]
-
-
-def _subset_archive(source: Path, target: Path, train: int, test: int) -> Path:
-    """The first images of each class of each split, as a new image-folder archive."""
-    wanted, counts = {"train": train, "test": test}, {}
-    with tarfile.open(source, "r:gz") as archive, tarfile.open(target, "w:gz") as subset:
-        for member in archive:
-            parts = Path(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
-                continue
-            key = (parts[-3], parts[-2])
-            if counts.get(key, 0) < wanted[parts[-3]]:
-                counts[key] = counts.get(key, 0) + 1
-                data = archive.extractfile(member).read()  # type: ignore[union-attr]
-                info = tarfile.TarInfo("/".join(parts[-3:]))
-                info.size = len(data)
-                subset.addfile(info, io.BytesIO(data))
-    return target
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ GET /models/{id}/confusion.png draw them.
 """
 
 import argparse
-import io
-import tarfile
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
+
+from benchmarks.subsets import first_images_archive
 
 
 def main() -> None:
@@ -41,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(data_dir=Path(folder) / "var", start_worker=False, _env_file=None)
         sessions = create_session_factory(settings)
-        subset = _first_images(
+        subset = first_images_archive(
             args.data, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
         )
         dataset = register_dataset_archive(
@@ -66,25 +65,6 @@ def main() -> None:
         f"test accuracy {job.test_accuracy:.4f} in {time.monotonic() - started:.0f} s; "
         f"wrote {args.out / 'curves.png'} and {args.out / 'confusion.png'}"
     )
-
-
-def _first_images(source: Path, target: Path, train_per_class: int, test_per_class: int) -> Path:
-    """A smaller archive: the first images of each class in each split, in archive order."""
-    wanted = {"train": train_per_class, "test": test_per_class}
-    taken: Counter[tuple[str, str]] = Counter()
-    with tarfile.open(source, "r:gz") as archive, tarfile.open(target, "w:gz") as subset:
-        for member in archive:
-            parts = Path(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
-                continue
-            split, class_name = parts[-3], parts[-2]
-            if taken[split, class_name] < wanted[split]:
-                taken[split, class_name] += 1
-                data = archive.extractfile(member).read()  # type: ignore[union-attr]
-                info = tarfile.TarInfo(f"{split}/{class_name}/{parts[-1]}")
-                info.size = len(data)
-                subset.addfile(info, io.BytesIO(data))
-    return target
 
 
 if __name__ == "__main__":
