@@ -1,0 +1,47 @@
+"""Request and response bodies, shared by the app (validation, OpenAPI) and the worker."""
+
+from core.schemas.catalog import (
+    ArchitecturePublic,
+    ArchitecturesPublic,
+    DatasetPublic,
+    DatasetsPublic,
+    ModelPublic,
+    ModelsPublic,
+)
+from core.schemas.health import Health, Readiness
+from core.schemas.jobs import (
+    EpochMetrics,
+    JobError,
+    JobLogPublic,
+    JobPublic,
+    JobsPublic,
+    Progress,
+    Runtime,
+)
+from core.schemas.predictions import ImagePredictions, Prediction, PredictionPublic, TopK
+from core.schemas.training import DatasetId, TrainParams, TrainRequest
+
+__all__ = [
+    "ArchitecturePublic",
+    "ArchitecturesPublic",
+    "DatasetId",
+    "DatasetPublic",
+    "DatasetsPublic",
+    "EpochMetrics",
+    "Health",
+    "ImagePredictions",
+    "JobError",
+    "JobLogPublic",
+    "JobPublic",
+    "JobsPublic",
+    "ModelPublic",
+    "ModelsPublic",
+    "Prediction",
+    "PredictionPublic",
+    "Progress",
+    "Readiness",
+    "Runtime",
+    "TopK",
+    "TrainParams",
+    "TrainRequest",
+]
