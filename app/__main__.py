@@ -4,6 +4,7 @@ import logging
 
 import uvicorn
 
+from app.shutdown import Server
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 
@@ -34,13 +35,14 @@ def bind_address(settings: Settings) -> str:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, "api")
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
         host=bind_address(settings),
         port=settings.port,
         log_level=settings.log_level.lower(),
     )
+    Server(config).run()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import ServerSentEvent
 
+from app.shutdown import shutting_down
 from core.errors import NotFoundError
 from core.job_store import JobStore
 from core.schemas import EpochMetrics, JobPublic
@@ -47,6 +48,8 @@ async def follow_job(
     seen = Seen.of(job)
     while job.status not in FINAL_STATUSES:
         await asyncio.sleep(poll_seconds)
+        if shutting_down.is_set():
+            return  # the client reconnects to the next server and gets the state again
         try:
             job = await run_in_threadpool(jobs.get_job, job.id)
         except NotFoundError:

@@ -1,8 +1,11 @@
 """A real job followed over its Server-Sent Events stream, as the CLI and dashboard follow it."""
 
+import signal
+
 import pytest
 
 from tests.app.test_job_events import read_events
+from tests.integration.running import start_service, stop_service
 
 pytestmark = pytest.mark.slow
 
@@ -31,3 +34,24 @@ def test_the_event_stream_shows_a_real_job_from_queue_to_outcome(service, make_a
     fractions = [data["progress"]["fraction"] for kind, data in events if kind == "progress"]
     assert len(fractions) >= 3 and fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(0 < fraction < 0.5 for fraction in fractions)  # seen within the first epoch
+
+
+def test_stopping_the_server_ends_open_streams_instead_of_waiting_for_them(tmp_path):
+    # Without a worker the job stays queued, so its stream would stay open for good.
+    running = start_service(tmp_path / "var", tmp_path / "service.log", START_WORKER="false")
+    try:
+        with running.client() as client:
+            job_id = client.post("/train", json={"epochs": 1}).json()["id"]
+            # A read timeout shorter than the 15 s keep-alive: a stream left open fails the test.
+            with client.stream("GET", f"/jobs/{job_id}/events", timeout=10) as response:
+                events = read_events(response.iter_lines())
+                assert next(events)[0] == "state"
+                running.process.send_signal(signal.SIGTERM)
+                rest = list(events)  # returns once the server closes the stream
+
+            # Uvicorn re-raises the signal once it has shut down.
+            assert running.process.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        stop_service(running)
+
+    assert rest == []  # no `end`: the job goes on; a client reconnects to the next server
