@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
@@ -13,6 +13,8 @@ from httpx_sse import EventSource, connect_sse
 DEFAULT_URL = "http://127.0.0.1:8000"
 # Registering an archive decodes every image before the server answers.
 UPLOAD_TIMEOUT = httpx.Timeout(30, read=600)
+# A model's first export builds a SavedModel before the server answers.
+EXPORT_TIMEOUT = httpx.Timeout(30, read=600)
 # Longer than the server's keep-alive comments, so a silent stream means a broken one.
 STREAM_TIMEOUT = httpx.Timeout(30, read=60)
 
@@ -67,6 +69,15 @@ class ServiceClient:
     def get_job(self, job_id: str) -> dict[str, Any]:
         return self._request("GET", f"/jobs/{_segment(job_id)}")
 
+    def job_logs(self, job_id: str, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
+        """Records `offset` to `offset + limit` of the job's worker log, and their `count`."""
+        params = {"offset": offset, "limit": limit}
+        return self._request("GET", f"/jobs/{_segment(job_id)}/logs", params=params)
+
+    def job_curves(self, job_id: str, file: BinaryIO) -> None:
+        """Write the job's loss and accuracy curves, a PNG, into `file`."""
+        self._download(f"/jobs/{_segment(job_id)}/curves.png", file)
+
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self._request("POST", f"/jobs/{_segment(job_id)}/cancel")
 
@@ -78,6 +89,20 @@ class ServiceClient:
 
     def get_model(self, model_id: str) -> dict[str, Any]:
         return self._request("GET", f"/models/{_segment(model_id)}")
+
+    def download_model(self, model_id: str, file: BinaryIO) -> None:
+        """Write the model's `.keras` file into `file`."""
+        self._download(f"/models/{_segment(model_id)}/download", file)
+
+    def export_model(self, model_id: str, export_format: str, file: BinaryIO) -> None:
+        """Write the model's export (a `.tar.gz`) into `file`."""
+        path = f"/models/{_segment(model_id)}/export"
+        params = {"format": export_format}
+        self._download(path, file, params=params, timeout=EXPORT_TIMEOUT)
+
+    def model_confusion(self, model_id: str, file: BinaryIO) -> None:
+        """Write the model's confusion matrix, a PNG, into `file`."""
+        self._download(f"/models/{_segment(model_id)}/confusion.png", file)
 
     def delete_model(self, model_id: str) -> None:
         self._request("DELETE", f"/models/{_segment(model_id)}")
@@ -134,6 +159,18 @@ class ServiceClient:
         if response.is_error:
             raise _refusal(response)
         return response.json() if response.content else None
+
+    def _download(self, path: str, file: BinaryIO, **kwargs: Any) -> None:
+        try:
+            with self._http.stream("GET", path, **kwargs) as response:
+                if response.is_error:
+                    response.read()
+                    raise _refusal(response)
+                for chunk in response.iter_bytes():
+                    file.write(chunk)
+        except httpx.TransportError as error:
+            # Also a body cut short of its Content-Length: the caller keeps no partial file.
+            raise self._unreachable(error) from error
 
     def _unreachable(self, error: httpx.TransportError) -> ServiceError:
         reason = str(error) or type(error).__name__

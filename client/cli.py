@@ -1,33 +1,20 @@
 """`kts`: train image classifiers on a keras-train-serve service, follow them, and use them."""
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from client import render
+from client import files, logs, render
 from client.api import DEFAULT_URL, ServiceClient, ServiceError
+from client.consoles import err, out
 from client.events import follow_job
 from client.progress import TrainingDisplay
 
 JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
-PIPED_WIDTH = 200
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _console(stderr: bool = False) -> Console:
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = PIPED_WIDTH  # a file or a pipe has no screen to fold lines for
-    return console
-
-
-out = _console()
-err = _console(stderr=True)
 
 
 class ServiceGroup(click.Group):
@@ -148,7 +135,7 @@ def predict(
 @main.group(invoke_without_command=True)
 @click.pass_context
 def models(ctx: click.Context) -> None:
-    """List trained models, newest first; or show or delete one."""
+    """List trained models, newest first; or show, download, export or delete one."""
     if ctx.invoked_subcommand is None:
         page = ctx.obj.list_models()
         out.print(render.models_table(page["data"], page["count"]))
@@ -211,6 +198,13 @@ def delete_job(service: ServiceClient, job_id: str) -> None:
     Its record and checkpoints go; the model it trained stays."""
     service.delete_job(job_id)
     out.print(f"Deleted job {job_id}.")
+
+
+# Commands kept in modules of their own.
+main.add_command(logs.logs)
+main.add_command(files.save_curves)
+for command in (files.download_model, files.export_model, files.save_confusion):
+    models.add_command(command)
 
 
 def _follow(service: ServiceClient, job_id: str) -> None:

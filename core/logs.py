@@ -29,7 +29,9 @@ def configure_logging(level: str, process: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Alembic's notes at every start (plugins, dialect) are noise; core.migrate says what changed.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # So are TensorFlow's, which repeat how MirroredStrategy reduces each step's values.
+    for chatty in ("alembic", "tensorflow"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 class _MergingAdapter(logging.LoggerAdapter[logging.Logger]):

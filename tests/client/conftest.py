@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,18 +33,54 @@ class Kts:
         )
 
 
-@pytest.fixture(scope="module")
+@dataclass
+class Trained:
+    service: RunningService
+    kts: Kts
+    dataset: dict
+    upload: subprocess.CompletedProcess[str]
+    train: subprocess.CompletedProcess[str]
+    job: dict
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """What a refusal looks like: one `Error: ...` line on stderr, exit code 1."""
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+# Package-wide, as `shared_service`: every `kts` test module uses the one training.
+@pytest.fixture(scope="package")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("archive") / "three-classes.tar.gz"
     return write_image_folder_archive(path, CLASSES, **ARCHIVE_SIZE)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    """One service for a module's tests, so that they share one training."""
+    """One service for the package's tests, so that they share one training."""
     folder = tmp_path_factory.mktemp("service")
     running = start_service(folder / "var", folder / "service.log")
     try:
         yield running
     finally:
         stop_service(running)
+
+
+@pytest.fixture(scope="package")
+def trained(shared_service: RunningService, archive: Path) -> Trained:
+    """An archive uploaded and a network trained for two epochs, both with `kts`."""
+    kts = Kts(shared_service.url)
+    upload = kts("datasets", "upload", str(archive), "--name", "three classes")
+    assert upload.returncode == 0, upload.stderr
+    with shared_service.client() as client:
+        dataset = client.get("/datasets").json()["data"][0]
+        train = kts(
+            "train", "--dataset", dataset["id"], "--epochs", "2", "--batch-size", BATCH_SIZE,
+            "--seed", "1", "--name", "from kts", "--wait",
+        )  # fmt: skip
+        job_id = re.search(r"Queued job (\w+)", train.stdout)
+        assert job_id, train.stdout + train.stderr
+        job = client.get(f"/jobs/{job_id[1]}").json()
+    return Trained(shared_service, kts, dataset, upload, train, job)

@@ -5,55 +5,20 @@ import signal
 import subprocess
 import tarfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.client.conftest import BATCH_SIZE, CLASSES, KTS, Kts
-from tests.integration.running import RunningService, _free_port, start_service, stop_service
+from tests.client.conftest import CLASSES, KTS, Kts, one_line_error
+from tests.integration.running import _free_port, start_service, stop_service
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Trained:
-    service: RunningService
-    kts: Kts
-    dataset: dict
-    upload: subprocess.CompletedProcess[str]
-    train: subprocess.CompletedProcess[str]
-    job: dict
-
-
-@pytest.fixture(scope="module")
-def trained(shared_service: RunningService, archive: Path) -> Trained:
-    """An archive uploaded and a network trained for two epochs, both with `kts`."""
-    kts = Kts(shared_service.url)
-    upload = kts("datasets", "upload", str(archive), "--name", "three classes")
-    assert upload.returncode == 0, upload.stderr
-    with shared_service.client() as client:
-        dataset = client.get("/datasets").json()["data"][0]
-        train = kts(
-            "train", "--dataset", dataset["id"], "--epochs", "2", "--batch-size", BATCH_SIZE,
-            "--seed", "1", "--name", "from kts", "--wait",
-        )  # fmt: skip
-        job_id = re.search(r"Queued job (\w+)", train.stdout)
-        assert job_id, train.stdout + train.stderr
-        job = client.get(f"/jobs/{job_id[1]}").json()
-    return Trained(shared_service, kts, dataset, upload, train, job)
-
-
-def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, result.stdout
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
 
 
 def test_kts_is_installed_as_a_console_script():
     result = subprocess.run([str(KTS), "--help"], capture_output=True, text=True, check=True)
 
-    for command in ("train", "jobs", "job", "cancel", "predict", "models", "datasets"):
+    commands = ("train", "jobs", "job", "logs", "curves", "cancel", "predict", "models", "datasets")
+    for command in commands:
         assert re.search(rf"^  {command}\s", result.stdout, re.MULTILINE), command
 
 
@@ -143,11 +108,11 @@ def test_following_a_finished_job_replays_it(trained):
 def test_refusals_are_one_line_on_stderr_and_exit_1(trained):
     kts = trained.kts
 
-    assert "No dataset with id 'nope'" in _one_line_error(kts("train", "--dataset", "nope"))
-    assert "(HTTP 404)" in _one_line_error(kts("job", "missing"))
-    assert "(HTTP 404)" in _one_line_error(kts("job", "missing", "--follow"))
-    assert "(HTTP 409)" in _one_line_error(kts("cancel", trained.job["id"]))
-    assert "(HTTP 422)" in _one_line_error(kts("train", "--set", "flip=sometimes"))
+    assert "No dataset with id 'nope'" in one_line_error(kts("train", "--dataset", "nope"))
+    assert "(HTTP 404)" in one_line_error(kts("job", "missing"))
+    assert "(HTTP 404)" in one_line_error(kts("job", "missing", "--follow"))
+    assert "(HTTP 409)" in one_line_error(kts("cancel", trained.job["id"]))
+    assert "(HTTP 422)" in one_line_error(kts("train", "--set", "flip=sometimes"))
 
 
 def test_a_job_that_fails_makes_wait_exit_1(shared_service, make_archive):
@@ -164,7 +129,7 @@ def test_a_job_that_fails_makes_wait_exit_1(shared_service, make_archive):
 
 
 def test_an_unreachable_service_is_one_line_and_exit_1():
-    error = _one_line_error(Kts(f"http://127.0.0.1:{_free_port()}")("jobs"))
+    error = one_line_error(Kts(f"http://127.0.0.1:{_free_port()}")("jobs"))
 
     assert error.startswith("Error: Cannot reach the service at http://127.0.0.1:")
 
@@ -186,9 +151,9 @@ def test_the_api_key_comes_from_kts_api_key(tmp_path, archive):
     finally:
         stop_service(guarded)
 
-    assert "(HTTP 401)" in _one_line_error(without)
+    assert "(HTTP 401)" in one_line_error(without)
     assert reader.returncode == 0 and "Jobs (0 of 0)" in reader.stdout
-    assert "needs an admin key" in _one_line_error(refused)
+    assert "needs an admin key" in one_line_error(refused)
     assert admin.returncode == 0 and "Uploaded dataset" in admin.stdout
     assert keys["admin"] not in admin.stdout + admin.stderr
 

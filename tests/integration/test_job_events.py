@@ -23,6 +23,7 @@ def test_the_event_stream_shows_a_real_job_from_queue_to_outcome(service, make_a
             events = list(read_events(response.iter_lines()))
 
         final = client.get(f"/jobs/{job_id}").json()
+        log = client.get(f"/jobs/{job_id}/logs").json()["data"]
 
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "state" and kinds[-1] == "end"
@@ -34,6 +35,10 @@ def test_the_event_stream_shows_a_real_job_from_queue_to_outcome(service, make_a
     fractions = [data["progress"]["fraction"] for kind, data in events if kind == "progress"]
     assert len(fractions) >= 3 and fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(0 < fraction < 0.5 for fraction in fractions)  # seen within the first epoch
+    messages = [record["message"] for record in log]
+    assert messages[0] == "job started" and messages[-1] == "job succeeded"
+    # MirroredStrategy's notes on each step's reduction, at INFO, stay out of the job's log.
+    assert not [record for record in log if record["logger"] == "tensorflow"]
 
 
 def test_stopping_the_server_ends_open_streams_instead_of_waiting_for_them(tmp_path):
