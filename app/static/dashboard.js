@@ -447,11 +447,44 @@ function modelCard(model) {
     el("dl", {}, ...facts.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])),
     el(
       "div",
+      { class: "downloads" },
+      downloadButton("Download .keras", `/models/${enc(model.id)}/download`, `${model.id}.keras`),
+      downloadButton(
+        "SavedModel for TF Serving",
+        `/models/${enc(model.id)}/export?format=saved_model`,
+        `${model.id}-saved_model.tar.gz`,
+      ),
+    ),
+    el(
+      "div",
       { class: "figures" },
       figure(`/jobs/${enc(model.job_id)}/curves.png`, "Training curves"),
       figure(`/models/${enc(model.id)}/confusion.png`, "Confusion matrix"),
     ),
   );
+}
+
+/** A button that fetches a file with the key (a plain link could not send it) and hands it to
+ * the browser as a download. The first export of a model takes seconds: the button says so. */
+function downloadButton(label, path, fileName) {
+  const button = el("button", { type: "button", class: "secondary" }, label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = "Preparing…";
+    try {
+      const blob = await (await api(path)).blob();
+      const url = URL.createObjectURL(blob);
+      el("a", { href: url, download: fileName }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      showError("models-error", null);
+    } catch (error) {
+      showError("models-error", error);
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  });
+  return button;
 }
 
 /** An image from the API: fetched with the key (an <img src> could not send it), and a short

@@ -127,6 +127,16 @@ def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_arch
     expect(curves).to_have_attribute("src", re.compile(r"^blob:"), timeout=60_000)
     assert curves.evaluate("image => image.decode().then(() => image.naturalWidth)") > 0
 
+    # Its .keras file, fetched with the page's key and handed to the browser as a download.
+    with service.client() as client:
+        model_id = client.get("/models").json()["data"][0]["id"]
+        keras_file = client.get(f"/models/{model_id}/download").content
+    with page.expect_download() as downloading:
+        model.get_by_role("button", name="Download .keras").click()
+    download = downloading.value
+    assert download.suggested_filename == f"{model_id}.keras"
+    assert Path(download.path()).read_bytes() == keras_file
+
     # A real JPEG through the file input ...
     ship = cifar_samples()["test"]["ship"][0]
     page.set_input_files(
