@@ -90,6 +90,9 @@ def _photograph(url: str, image: bytes, out: Path) -> None:
         ship = {"name": "ship.jpg", "mimeType": "image/jpeg", "buffer": image}
         page.set_input_files("#predict-files", files=[ship])
         page.locator("#predictions .prediction").wait_for(timeout=120_000)
+        # The finished job's worker log, opened under the jobs.
+        page.locator("#jobs tr.status-succeeded .show-log").click()
+        page.locator("#log-lines li", has_text="job succeeded").wait_for(timeout=30_000)
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out), full_page=True)
 

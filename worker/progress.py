@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from core.job_store import JobStore
+from core.logs import job_logger
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -29,6 +30,7 @@ class ProgressReporter(keras.callbacks.Callback):
         self._last_write = 0.0
         self._steps_before_epoch = 0
         self._steps_at_start: int | None = None  # after a resume, steps done by earlier attempts
+        self._log = job_logger("worker", job_id)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._training_started = time.monotonic()
@@ -51,12 +53,11 @@ class ProgressReporter(keras.callbacks.Callback):
         logs = logs or {}
         metrics = {name: _finite_or_none(logs.get(name)) for name in EPOCH_METRICS}
         seconds = time.monotonic() - self._epoch_started
-        self._store.record_epoch(
-            self._job_id,
-            {"epoch": epoch + 1, "seconds": seconds, **metrics},
-            self._progress(self._steps or 0),
-        )
+        record = {"epoch": epoch + 1, "seconds": seconds, **metrics}
+        self._store.record_epoch(self._job_id, record, self._progress(self._steps or 0))
         self._last_write = time.monotonic()
+        # The job's log tells its story epoch by epoch, as Keras' own verbose output would.
+        self._log.info("epoch finished", extra={**record, "epochs": self._epochs})
 
     @property
     def _steps(self) -> int | None:

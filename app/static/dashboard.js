@@ -191,7 +191,7 @@ function fillJobRow(row, job) {
       {},
       el("strong", { class: "job-name" }, job.name || "unnamed"),
       el("div", { class: "hint" }, `${dataset} · ${job.model}`),
-      el("div", { class: "hint mono", title: job.id }, job.id.slice(0, 8)),
+      el("div", { class: "hint mono", title: job.id }, job.id.slice(0, 8), " · ", logButton(job.id)),
     ),
     el(
       "td",
@@ -203,6 +203,71 @@ function fillJobRow(row, job) {
     el("td", { class: "metrics" }, ...metricsOf(job)),
     el("td", {}, ACTIVE.has(job.status) && !cancelling ? cancelButton(job.id) : null),
   );
+}
+
+function logButton(jobId) {
+  const onclick = () => showLog(jobId);
+  return el("button", { type: "button", class: "link show-log", onclick }, "log");
+}
+
+// ---- A job's worker log ---------------------------------------------------------------------
+
+const LOG_LIMIT = 10000;
+let shownLog = null;
+
+/** The job's worker log records, oldest first, under the jobs table. */
+async function showLog(jobId) {
+  shownLog = jobId;
+  $("log-panel").hidden = false;
+  $("log-job").textContent = jobId.slice(0, 8);
+  try {
+    const page = await apiJson(`/jobs/${enc(jobId)}/logs?limit=${LOG_LIMIT}`);
+    if (shownLog !== jobId) return; // another job's log was asked for meanwhile
+    const lines = page.data.map(logLine);
+    if (!lines.length) lines.push(el("li", { class: "hint" }, "No records yet."));
+    $("log-lines").replaceChildren(...lines);
+    showError("log-error", null);
+  } catch (error) {
+    showError("log-error", error);
+  }
+}
+
+// Shown another way, the same in every record of a job, or too long for a line.
+const LOG_HIDDEN = new Set([
+  "time", "level", "logger", "message", "process", "job_id", "taskName", "exc_info", "params",
+  "metrics",
+]);
+
+function logLine(record) {
+  const time = (record.time || "").slice(11, 19); // "2026-11-26 09:12:03,456" -> 09:12:03
+  const level = el("span", { class: `level ${(record.level || "").toLowerCase()}` }, record.level);
+  const fields = Object.entries(record)
+    .filter(([name]) => !LOG_HIDDEN.has(name))
+    .map(([name, value]) => `${name}=${logValue(value)}`);
+  return el(
+    "li",
+    {},
+    el("span", { class: "hint" }, time),
+    " ",
+    level,
+    " ",
+    record.message,
+    fields.length ? el("span", { class: "hint" }, ` ${fields.join(" ")}`) : null,
+    record.exc_info ? el("pre", { class: "traceback" }, record.exc_info) : null,
+  );
+}
+
+function logValue(value) {
+  if (typeof value === "number" && !Number.isInteger(value)) return value.toPrecision(4);
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function setUpLogPanel() {
+  $("log-refresh").addEventListener("click", () => shownLog && showLog(shownLog));
+  $("log-close").addEventListener("click", () => {
+    shownLog = null;
+    $("log-panel").hidden = true;
+  });
 }
 
 function cancelButton(jobId) {
@@ -609,6 +674,7 @@ async function loadAll() {
 
 setUpKeyPanel();
 setUpDropZone();
+setUpLogPanel();
 $("train-form").addEventListener("submit", startJob);
 $("train-model").addEventListener("change", describeArchitecture);
 loadAll();

@@ -118,6 +118,12 @@ def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_arch
     expect(row.locator(".test-accuracy")).to_contain_text("test accuracy")
     expect(row.locator(".cancel")).to_have_count(0)
 
+    # The worker's log of the job, from its first record to its last.
+    row.locator(".show-log").click()
+    log_lines = page.locator("#log-lines li")
+    expect(log_lines.first).to_contain_text("job started")
+    expect(log_lines.last).to_contain_text("job succeeded")
+
     # The finished job's model, with its curves drawn by the API.
     model = page.locator("#models .model").first
     expect(model).to_contain_text("quick_cnn")

@@ -37,6 +37,10 @@ def test_the_event_stream_shows_a_real_job_from_queue_to_outcome(service, make_a
     assert any(0 < fraction < 0.5 for fraction in fractions)  # seen within the first epoch
     messages = [record["message"] for record in log]
     assert messages[0] == "job started" and messages[-1] == "job succeeded"
+    finished = [record for record in log if record["message"] == "epoch finished"]
+    assert [(r["epoch"], r["epochs"], r["val_accuracy"]) for r in finished] == [
+        (epoch["epoch"], 2, epoch["val_accuracy"]) for epoch in final["history"]
+    ]
     # MirroredStrategy's notes on each step's reduction, at INFO, stay out of the job's log.
     assert not [record for record in log if record["logger"] == "tensorflow"]
 
