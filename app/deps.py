@@ -3,8 +3,10 @@
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from app.services import Services
+from core.tables import Job, TrainedModel
 
 
 async def get_services(request: Request) -> Services:
@@ -13,6 +15,19 @@ async def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+# Looked up as dependencies, so an unknown id is a 404 before a streamed or file response starts.
+async def get_job(job_id: str, services: ServicesDep) -> Job:
+    return await run_in_threadpool(services.jobs.get_job, job_id)
+
+
+async def get_model(model_id: str, services: ServicesDep) -> TrainedModel:
+    return await run_in_threadpool(services.models.get_model, model_id)
+
+
+JobDep = Annotated[Job, Depends(get_job)]
+ModelDep = Annotated[TrainedModel, Depends(get_model)]
 
 # Pagination of every list; the bounds keep values within what a database integer holds.
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]

@@ -10,8 +10,8 @@ from rich.text import Text
 
 from client.api import ServiceClient
 from client.consoles import err, out
+from client.events import FINAL_STATUSES
 
-ENDED = {"succeeded", "failed", "cancelled"}
 POLL_SECONDS = 1.0
 PAGE_SIZE = 1000
 # Shown another way, or the same in every record of a job.
@@ -43,7 +43,7 @@ def logs(service: ServiceClient, job_id: str, follow: bool, as_json: bool) -> No
         return
     try:
         while True:
-            ended = service.get_job(job_id)["status"] in ENDED
+            ended = service.get_job(job_id)["status"] in FINAL_STATUSES
             # The worker writes its last record just after the status: one more read gets it.
             time.sleep(POLL_SECONDS)
             offset = _print_from(service, job_id, offset, show)

@@ -23,6 +23,8 @@ def tensorboard_logging(job_dir: Path, job_id: str) -> list[keras.callbacks.Call
             "no TensorBoard logs for this job: %s is not installed", missing
         )
         return []
+    if keras.backend.backend() != "tensorflow":
+        _keep_tensorflow_off_the_gpus()
     return [epoch_tensorboard(job_dir / LOG_FOLDER)]
 
 
@@ -44,16 +46,20 @@ def epoch_tensorboard(log_dir: Path) -> keras.callbacks.TensorBoard:
 def _missing_summary_writer() -> str | None:
     """The package the callback needs that cannot be imported here, if any."""
     try:
-        import tensorflow as tf
+        import tensorflow  # noqa: F401
     except ImportError:
         return "tensorflow"
     try:
         import tensorboard  # noqa: F401  tf.summary's scalars live there
     except ImportError:
         return "tensorboard"
-    if keras.backend.backend() != "tensorflow":
-        # Summaries are written on the CPU; TensorFlow would otherwise claim the GPUs that JAX
-        # trains on. RuntimeError: TensorFlow's devices are already set up, and stay as they are.
-        with contextlib.suppress(RuntimeError):
-            tf.config.set_visible_devices([], "GPU")
     return None
+
+
+def _keep_tensorflow_off_the_gpus() -> None:
+    """Summaries are written on the CPU; TensorFlow would otherwise claim the GPUs that JAX
+    trains on. RuntimeError: TensorFlow's devices are already set up, and stay as they are."""
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):
+        tf.config.set_visible_devices([], "GPU")

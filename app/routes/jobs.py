@@ -4,13 +4,13 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from app.deps import Limit, Offset, ServicesDep
+from app.binary_responses import PNG_RESPONSES, png_response
+from app.deps import JobDep, Limit, Offset, ServicesDep
 from app.job_events import follow_job
-from app.pictures import PNG_RESPONSES, png_response
 from core.logs import read_job_log
 from core.plots import job_curves_png
 from core.schemas import EpochMetrics, JobError, JobLogPublic, JobPublic, JobsPublic, TrainParams
@@ -73,14 +73,9 @@ def read_job(job_id: str, services: ServicesDep, request: Request) -> JobPublic:
     return to_job_public(services.jobs.get_job(job_id), request)
 
 
-async def existing_job(job_id: str, services: ServicesDep) -> Job:
-    # A dependency, so an unknown job is a 404 before a streamed response starts.
-    return await run_in_threadpool(services.jobs.get_job, job_id)
-
-
 @router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {}})
 async def read_job_events(
-    job: Annotated[Job, Depends(existing_job)], services: ServicesDep, request: Request
+    job: JobDep, services: ServicesDep, request: Request
 ) -> AsyncIterator[ServerSentEvent]:
     """Follow a job as Server-Sent Events: `state` first, then `status`, `progress` and
     `epoch` as they happen, then `end` with the outcome, after which the stream closes."""
@@ -96,7 +91,7 @@ async def read_job_events(
 
 @router.get("/{job_id}/logs")
 async def read_job_logs(
-    job: Annotated[Job, Depends(existing_job)],
+    job: JobDep,
     services: ServicesDep,
     offset: Offset = 0,
     limit: LogLimit = 1000,
@@ -127,7 +122,6 @@ def delete_job(job_id: str, services: ServicesDep) -> None:
 
 
 @router.get("/{job_id}/curves.png", response_class=Response, responses=PNG_RESPONSES)
-async def read_job_curves(job_id: str, services: ServicesDep) -> Response:
+async def read_job_curves(job: JobDep) -> Response:
     """Loss and accuracy per epoch, train and validation, as a PNG; so far, while it runs."""
-    job = await run_in_threadpool(services.jobs.get_job, job_id)
     return await png_response(job_curves_png, job)

@@ -2,25 +2,20 @@
 
 import shutil
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from app.deps import Limit, Offset, ServicesDep
+from app.binary_responses import PNG_RESPONSES, binary_responses, png_response
+from app.deps import Limit, ModelDep, Offset, ServicesDep
 from app.export import ExportFormat
-from app.pictures import PNG_RESPONSES, png_response
 from core.errors import ModelUnavailableError
 from core.plots import model_confusion_png
 from core.schemas import ModelPublic, ModelsPublic
 
 router = APIRouter(prefix="/models", tags=["models"])
-
-
-def _file_responses(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    return {200: {"description": description, "content": {media_type: binary}}, 404: {}, 503: {}}
 
 
 @router.get("")
@@ -41,32 +36,31 @@ def read_model(model_id: str, services: ServicesDep) -> ModelPublic:
 
 
 @router.get("/{model_id}/confusion.png", response_class=Response, responses=PNG_RESPONSES)
-async def read_model_confusion(model_id: str, services: ServicesDep) -> Response:
+async def read_model_confusion(model: ModelDep) -> Response:
     """The model's confusion matrix on its test split (true vs predicted class), as a PNG."""
-    model = await run_in_threadpool(services.models.get_model, model_id)
     return await png_response(model_confusion_png, model)
 
 
 @router.get(
     "/{model_id}/download",
     response_class=FileResponse,
-    responses=_file_responses("application/octet-stream", "The `.keras` file."),
+    responses=binary_responses("application/octet-stream", "The `.keras` file.", 404, 503),
 )
-def download_model(model_id: str, services: ServicesDep) -> FileResponse:
+def download_model(model: ModelDep) -> FileResponse:
     """Download the model's `.keras` file, for `keras.saving.load_model`."""
-    path = Path(services.models.get_model(model_id).path)
+    path = Path(model.path)
     if not path.is_file():
-        raise ModelUnavailableError(f"Model {model_id!r} has no file on disk.")
-    return FileResponse(path, media_type="application/octet-stream", filename=f"{model_id}.keras")
+        raise ModelUnavailableError(f"Model {model.id!r} has no file on disk.")
+    return FileResponse(path, media_type="application/octet-stream", filename=f"{model.id}.keras")
 
 
 @router.get(
     "/{model_id}/export",
     response_class=FileResponse,
-    responses=_file_responses("application/gzip", "The export, as a `.tar.gz`."),
+    responses=binary_responses("application/gzip", "The export, as a `.tar.gz`.", 404, 503),
 )
 async def export_model(
-    model_id: str,
+    model: ModelDep,
     services: ServicesDep,
     format: Annotated[
         ExportFormat,
@@ -75,10 +69,9 @@ async def export_model(
 ) -> FileResponse:
     """Export the model for other servers: `<id>/1/` (a SavedModel taking raw pixels) in a
     `.tar.gz`, built on the first request."""
-    model = await run_in_threadpool(services.models.get_model, model_id)
     archive = await services.exporter.archive(model, format)
     return FileResponse(
-        archive, media_type="application/gzip", filename=f"{model_id}-{archive.name}"
+        archive, media_type="application/gzip", filename=f"{model.id}-{archive.name}"
     )
 
 

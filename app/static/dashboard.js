@@ -563,8 +563,8 @@ function figure(path, caption) {
     missing.hidden = false;
   };
   image.addEventListener("error", fail);
-  fetch(path, { headers: authHeaders() })
-    .then((response) => (response.ok ? response.blob() : Promise.reject(response.status)))
+  api(path)
+    .then((response) => response.blob())
     .then((blob) => {
       const url = URL.createObjectURL(blob);
       figureUrls.push(url);

@@ -1,13 +1,8 @@
 """The compiled forward pass answers what the model itself answers, on both backends."""
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.samples import REPO_ROOT
+from tests.scripts import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +26,8 @@ print(json.dumps({"backend": keras.backend.backend(), "shape": list(got.shape),
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_compiled_forward_pass_equals_the_models_softmax(backend):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = run_script(CHECK, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
 
-    done = subprocess.run(
-        [sys.executable, "-c", CHECK], cwd=REPO_ROOT, env=env, capture_output=True, text=True
-    )
-
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["backend"] == backend
     assert result["shape"] == [5, 4]  # padded to 8 inside, 5 out
     assert result["max_error"] < 1e-5 and result["single"] < 1e-5

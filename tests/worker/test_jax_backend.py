@@ -1,7 +1,6 @@
 """The worker on Keras' JAX backend, with two CPU devices under keras.distribution.DataParallel:
 the path that trains on GPU machines that have JAX but no TensorFlow."""
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from core.job_store import JobStore
 from core.model_store import ModelStore
 from core.schemas import TrainRequest
 from tests.samples import REPO_ROOT
+from tests.scripts import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -95,18 +95,10 @@ print(json.dumps({"whole": whole.test_loss, "resumed": resumed.test_loss,
 
 def test_training_on_jax_resumes_from_its_checkpoint(tmp_path, make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
 
-    done = subprocess.run(
-        [sys.executable, "-c", RESUME_ON_JAX, str(archive), str(tmp_path / "checkpoints")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run_script(
+        RESUME_ON_JAX, str(archive), str(tmp_path / "checkpoints"), KERAS_BACKEND="jax"
     )
 
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2 and result["from"] == 2
     assert result["resumed"] == pytest.approx(result["whole"], rel=1e-4)

@@ -1,15 +1,10 @@
 """Datasets and batch sizes that do not divide over the replicas still train, on both backends
 (each backend in a process of its own: its devices are configured once per process)."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from tests.samples import REPO_ROOT
+from tests.scripts import run_script
 from worker.replica_batches import pad_to_multiple, replica_batch_size
 
 
@@ -56,19 +51,9 @@ def test_odd_sized_splits_and_batch_train_over_two_replicas(backend, make_archiv
     # 93 train images: 9 held out for validation, 84 trained; 21 tested. Before, TensorFlow's
     # evaluate failed on the 9 (5 + 4 per replica) and JAX failed on any uneven batch.
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=31, test_per_class=7)
-    env = {**os.environ, "KERAS_BACKEND": backend, "CPU_REPLICAS": "2"}
 
-    done = subprocess.run(
-        [sys.executable, "-c", UNEVEN_FIT, str(archive)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_script(UNEVEN_FIT, str(archive), KERAS_BACKEND=backend, CPU_REPLICAS="2")
 
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["batch_size"] == 16
     assert result["tested"] == 21  # every test image once: the padding is not counted
     assert result["accuracy"] == pytest.approx(result["diagonal"] / 21)
