@@ -23,7 +23,12 @@ class BatcherClosed(Exception):
 
 class MicroBatcher:
     """Collects submissions for up to `window_seconds` after the first one arrives (or until
-    `max_batch` images wait), then runs them as one batch on the model's own thread."""
+    `max_batch` images wait), then runs them as one batch on the model's own thread.
+
+    The window is waited only while requests come together: after a batch of one request, the
+    next batch starts at once, so a lone client never waits for company that is not coming
+    (what queues up while a batch runs still joins the next one).
+    """
 
     def __init__(
         self,
@@ -42,6 +47,7 @@ class MicroBatcher:
         # One thread: the model runs one batch at a time, off the event loop.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self._task: asyncio.Task[None] | None = None
+        self._last_batch_requests = 0
 
     async def submit(self, pixels: np.ndarray) -> np.ndarray:
         """The model's outputs for `pixels`, computed in a batch with whatever else waits."""
@@ -70,15 +76,18 @@ class MicroBatcher:
             if first is None:
                 return
             batch, size = [first], len(first.pixels)
-            deadline = loop.time() + self._window
+            window = self._window if self._last_batch_requests > 1 else 0.0
+            deadline = loop.time() + window
             while size < self._max_batch:
                 # What queued up while the last batch ran joins at once; then, for up to the
                 # window, whatever else arrives.
                 if not self._queue.empty():
                     pending = self._queue.get_nowait()
+                elif (remaining := deadline - loop.time()) <= 0:
+                    break
                 else:
                     try:
-                        pending = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
+                        pending = await asyncio.wait_for(self._queue.get(), remaining)
                     except TimeoutError:
                         break
                 if pending is None:
@@ -90,6 +99,7 @@ class MicroBatcher:
                 batch.append(pending)
                 size += len(pending.pixels)
             await self._run_batch(batch, loop)
+            self._last_batch_requests = len(batch)
             if closing:
                 return
 

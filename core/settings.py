@@ -92,7 +92,8 @@ class Settings(BaseSettings):
         2.0,
         ge=0,
         le=1000,
-        description="How long a prediction waits for others to share its batch, in milliseconds.",
+        description="How long a prediction waits for others to share its batch, in milliseconds "
+        "(only while requests come together).",
     )
     predict_max_batch: int = Field(
         64, ge=1, le=4096, description="Most images run through a model in one batch."

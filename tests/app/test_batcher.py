@@ -74,6 +74,37 @@ def test_a_failing_batch_fails_its_requests_and_the_next_batch_runs():
     assert int(asyncio.run(scenario())[0, 0]) == 5
 
 
+def test_a_lone_request_does_not_wait_for_the_window():
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_identity_forward(calls), window_seconds=600, max_batch=64)
+        # Would time out if the request sat through the 10-minute window.
+        answer = await asyncio.wait_for(batcher.submit(_images(7)), timeout=30)
+        await batcher.close()
+        return answer
+
+    assert int(asyncio.run(scenario())[0, 0]) == 7
+    assert calls == [1]
+
+
+def test_once_requests_come_together_the_next_batch_waits_for_the_window():
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_identity_forward(calls), window_seconds=0.5, max_batch=64)
+        await asyncio.gather(*(batcher.submit(_images(i)) for i in range(3)))
+        early = asyncio.create_task(batcher.submit(_images(10)))
+        await asyncio.sleep(0.05)  # well inside the window
+        late = await batcher.submit(_images(11))
+        answers = [int((await early)[0, 0]), int(late[0, 0])]
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(scenario()) == [10, 11]
+    assert calls == [3, 2]
+
+
 @pytest.mark.parametrize(("count", "bucket"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16)])
 def test_batches_are_padded_to_powers_of_two(count, bucket):
     assert bucket_size(count) == bucket

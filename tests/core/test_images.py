@@ -103,3 +103,34 @@ def test_pixel_limit_is_checked_before_decoding():
 
     with pytest.raises(InvalidInputError, match="20000x20000 pixels, over the limit"):
         decode_rgb(bomb, (32, 32), max_pixels=1_000_000)
+
+
+def _pillow_pixels(data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+    """What Pillow alone makes of an image, for holding the fast JPEG path to it."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    if size is not None:
+        image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(image)
+
+
+def test_plain_jpegs_decode_to_exactly_pillows_pixels():
+    # Training and prediction decode through here; a different pixel would shift predictions.
+    jpegs = [jpeg for per_class in cifar_samples()["test"].values() for jpeg in per_class]
+    gray = _encode(Image.effect_noise((24, 40), 60), "JPEG")
+    photo = _encode(Image.effect_noise((300, 200), 60).convert("RGB"), "JPEG", quality=90)
+
+    for data in [*jpegs, gray]:
+        assert np.array_equal(decode_rgb(data, None, LIMIT), _pillow_pixels(data))
+    assert np.array_equal(decode_rgb(photo, (32, 48), LIMIT), _pillow_pixels(photo, (32, 48)))
+
+
+def test_jpeg_pixel_limit_is_checked_before_decoding():
+    data = _encode(Image.new("RGB", (2_000, 1_000)), "JPEG")
+
+    with pytest.raises(InvalidInputError, match="2000x1000 pixels, over the limit"):
+        decode_rgb(data, (32, 32), max_pixels=1_000_000)
+
+
+def test_jpeg_with_garbage_after_its_start_is_refused():
+    with pytest.raises(UnsupportedMediaError, match="not an image"):
+        decode_rgb(b"\xff\xd8\xff" + b"\x00" * 64, None, LIMIT)

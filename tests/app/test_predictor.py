@@ -1,0 +1,31 @@
+import asyncio
+import gc
+import weakref
+
+import pytest
+
+from app.predictor import Predictor
+from core.db import create_session_factory
+from core.model_store import ModelStore
+from tests.samples import save_untrained_model
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotten(settings):
+    # Full collections over TensorFlow's millions of objects paused requests for 100-300 ms,
+    # so what a load leaves is frozen; a forgotten model must not stay frozen in memory.
+    record = save_untrained_model(settings, ["cat", "ship"])
+    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
+
+    async def scenario() -> tuple[weakref.ref, int]:
+        model = weakref.ref((await predictor.load(record)).model)
+        frozen = gc.get_freeze_count()
+        await predictor.forget(record.id)
+        await predictor.close()
+        return model, frozen
+
+    model, frozen_while_loaded = asyncio.run(scenario())
+
+    assert frozen_while_loaded > 0
+    assert model() is None
