@@ -15,6 +15,7 @@ from app.inference import Forward
 class _Pending:
     pixels: np.ndarray  # (n, H, W, 3) from one request
     result: asyncio.Future[np.ndarray] = field(repr=False)
+    arrived: float  # event-loop time
 
 
 class BatcherClosed(Exception):
@@ -22,7 +23,7 @@ class BatcherClosed(Exception):
 
 
 class MicroBatcher:
-    """Collects submissions for up to `window_seconds` after the first one arrives (or until
+    """Collects submissions for up to `window_seconds` after the first one arrived (or until
     `max_batch` images wait), then runs them as one batch on the model's own thread.
 
     The window is waited only while requests come together: after a batch of one request, the
@@ -55,7 +56,8 @@ class MicroBatcher:
             raise BatcherClosed()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="micro-batcher")
-        pending = _Pending(pixels, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        pending = _Pending(pixels, loop.create_future(), loop.time())
         await self._queue.put(pending)
         return await pending.result
 
@@ -77,7 +79,9 @@ class MicroBatcher:
                 return
             batch, size = [first], len(first.pixels)
             window = self._window if self._last_batch_requests > 1 else 0.0
-            deadline = loop.time() + window
+            # From the first one's arrival: one that waited out the last batch waits no longer,
+            # and the model does not sit idle through a window that has already passed.
+            deadline = first.arrived + window
             while size < self._max_batch:
                 # What queued up while the last batch ran joins at once; then, for up to the
                 # window, whatever else arrives.

@@ -211,7 +211,12 @@ def _freeze_long_lived_objects() -> None:
 
 def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict]]:
     best = np.argsort(-probabilities, axis=1)[:, :k]
+    # Converted to Python numbers in bulk: per element, numpy scalars cost twice as much.
+    chosen = np.take_along_axis(probabilities, best, axis=1).tolist()
     return [
-        [{"label": class_names[i], "index": int(i), "probability": float(row[i])} for i in order]
-        for row, order in zip(probabilities, best, strict=True)
+        [
+            {"label": class_names[i], "index": i, "probability": p}
+            for i, p in zip(order, row, strict=True)
+        ]
+        for order, row in zip(best.tolist(), chosen, strict=True)
     ]

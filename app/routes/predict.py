@@ -2,8 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 
 from app.deps import ServicesDep
 from app.uploads import OPENAPI_REQUEST_BODY, read_prediction_request
@@ -20,7 +20,7 @@ async def create_prediction(
         str | None, Query(description="Model id; default: the newest trained model.")
     ] = None,
     top_k: Annotated[TopK, Query()] = 5,
-) -> JSONResponse:
+) -> Response:
     """The model's most likely classes for each image, with probabilities summing to 1.
 
     Multipart `file` fields (one or several; `model` and `top_k` may also be form fields), or
@@ -34,5 +34,6 @@ async def create_prediction(
         for upload, image in zip(read.uploads, predictions, strict=True)
     ]
     # Built as plain JSON (the hot path); tests hold it to PredictionPublic, which documents it.
+    # orjson: the standard encoder took 0.5 ms for the answer to a 32-image request.
     body = {"model_id": record.id, "predictions": predictions[0], "results": results}
-    return JSONResponse(body)
+    return Response(orjson.dumps(body), media_type="application/json")

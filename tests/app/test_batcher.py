@@ -105,6 +105,37 @@ def test_once_requests_come_together_the_next_batch_waits_for_the_window():
     assert calls == [3, 2]
 
 
+def test_a_request_that_waited_out_its_window_behind_a_running_batch_waits_no_more():
+    calls: list[int] = []
+    release = threading.Event()
+
+    def slow_second_batch(pixels: np.ndarray) -> np.ndarray:
+        calls.append(len(pixels))
+        if len(calls) == 2:
+            release.wait(10)  # the model is busy with this batch until released
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        batcher = MicroBatcher(slow_second_batch, window_seconds=1.0, max_batch=2)
+        await asyncio.gather(*(batcher.submit(_images(i)) for i in range(2)))  # windows apply
+        busy = [asyncio.create_task(batcher.submit(_images(i))) for i in (10, 11)]
+        await asyncio.sleep(0.1)
+        late = asyncio.create_task(batcher.submit(_images(12)))
+        await asyncio.sleep(1.3)  # its whole window passes while the model is busy
+        release.set()
+        await asyncio.gather(*busy)
+        freed = loop.time()
+        assert int((await late)[0, 0]) == 12
+        await batcher.close()
+        return loop.time() - freed
+
+    waited_after_the_model_was_free = asyncio.run(scenario())
+
+    assert calls == [2, 2, 1]
+    assert waited_after_the_model_was_free < 0.5  # not another 1 s window
+
+
 @pytest.mark.parametrize(("count", "bucket"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16)])
 def test_batches_are_padded_to_powers_of_two(count, bucket):
     assert bucket_size(count) == bucket
