@@ -50,7 +50,7 @@ def decode_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np
     if rgb is None:
         return _pillow_rgb(data, size, max_pixels)
     if size is not None and rgb.shape[:2] != size:
-        return np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), RESAMPLING))
+        return np.asarray(_resized(Image.fromarray(rgb), size))
     return rgb
 
 
@@ -83,11 +83,17 @@ def _pillow_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> n
             if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
                 image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image)
-            if size is not None and rgb.size != (size[1], size[0]):
-                rgb = rgb.resize((size[1], size[0]), RESAMPLING)
+            if size is not None:
+                rgb = _resized(rgb, size)
             return np.asarray(rgb, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         raise InvalidInputError(f"The image is truncated or corrupt: {error}") from None
+
+
+def _resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` at `size` (height, width; Pillow counts width first), resampled as in training."""
+    height, width = size
+    return image if image.size == (width, height) else image.resize((width, height), RESAMPLING)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
