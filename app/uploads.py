@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from starlette.datastructures import UploadFile
 
+from app.multipart_form import read_form
 from app.predictor import Upload
 from core.errors import UnsupportedMediaError
 from core.schemas import TopK
@@ -63,22 +63,23 @@ async def read_prediction_request(
 async def _read_multipart(
     request: Request, model: str | None, top_k: int, max_images: int
 ) -> PredictionRequest:
-    # Starlette refuses more files than this with a 400 before reading them.
-    form = await request.form(max_files=max_images, max_fields=10)
-    files = form.getlist("file")
+    # More files than this are refused with a 400 before they are read.
+    parts = await read_form(request, max_files=max_images, max_fields=10)
+    files = [part for part in parts if part.name == "file"]
     if not files:
         raise _invalid("file", "Field required: one or more images in `file` fields.")
-    if not all(isinstance(file, UploadFile) for file in files):
+    if any(file.filename is None for file in files):
         raise _invalid("file", "Each `file` field must be a file upload, not text.")
-    form_model, form_top_k = form.get("model"), form.get("top_k")
-    if isinstance(form_model, str) and form_model:
-        model = form_model
-    if isinstance(form_top_k, str):
+    fields = {part.name: part.data for part in parts if part.filename is None}  # the last wins
+    if fields.get("model"):
+        model = fields["model"].decode(errors="replace")
+    if "top_k" in fields:
+        received = fields["top_k"].decode(errors="replace")
         try:
-            top_k = TypeAdapter(TopK).validate_python(form_top_k)
+            top_k = TypeAdapter(TopK).validate_python(received)
         except ValidationError as error:
-            raise _invalid("top_k", error.errors()[0]["msg"], form_top_k) from None
-    uploads = [Upload(file.filename, await file.read()) for file in files]  # type: ignore[union-attr]
+            raise _invalid("top_k", error.errors()[0]["msg"], received) from None
+    uploads = [Upload(file.filename, file.data) for file in files]
     return PredictionRequest(uploads, model, top_k)
 
 

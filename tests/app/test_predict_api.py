@@ -114,6 +114,22 @@ def test_bad_uploads_get_clear_errors_and_the_server_keeps_serving(
     )
 
 
+def test_a_malformed_multipart_body_is_a_400_and_the_server_keeps_serving(client, make_model):
+    make_model()
+
+    response = client.post(
+        "/predict",
+        content=b"--x\r\nthis is not a part header\r\n\r\n",
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid multipart data.", "type": "bad_request"}
+    assert (
+        client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}).status_code == 200
+    )
+
+
 def test_upload_over_the_limit_is_413(settings, make_model):
     from fastapi.testclient import TestClient
 
