@@ -12,16 +12,13 @@ class SGDWithScaledLearningRates(keras.optimizers.SGD):
 
     def __init__(self, *args, scaled_variables=(), scale: float = 1.0, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self._scaled_variables = list(scaled_variables)
+        # Their keys, not the variables: an optimizer tracks the variables it holds as its own,
+        # and on JAX each would then be donated twice to the compiled step (an error).
+        self._scaled_keys = {self._var_key(variable) for variable in scaled_variables}
         self._scale = scale
-        self._scaled_indices: set[int] = set()
-
-    def build(self, variables) -> None:  # type: ignore[no-untyped-def]
-        super().build(variables)
-        self._scaled_indices = {self._get_variable_index(v) for v in self._scaled_variables}
 
     def update_step(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
-        if self._get_variable_index(variable) in self._scaled_indices:
+        if self._var_key(variable) in self._scaled_keys:
             learning_rate = learning_rate * self._scale
         return super().update_step(gradient, variable, learning_rate)
 

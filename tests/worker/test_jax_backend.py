@@ -102,3 +102,34 @@ def test_training_on_jax_resumes_from_its_checkpoint(tmp_path, make_archive):
 
     assert result["replicas"] == 2 and result["from"] == 2
     assert result["resumed"] == pytest.approx(result["whole"], rel=1e-4)
+
+
+TRICKS_ON_JAX = """
+import json, sys
+from pathlib import Path
+from core.datasets.archives import ArchiveLimits
+from core.datasets.image_folder import import_image_folder_archive
+from core.schemas import TrainRequest
+from worker.distribution import get_distribution
+from worker.fitting import fit_and_evaluate
+
+limits = ArchiveLimits(10_000, 10**8)
+arrays = import_image_folder_archive(Path(sys.argv[1]), limits, 10**6, 64).arrays
+request = TrainRequest(model="airbench", epochs=1, batch_size=32, seed=5, whiten_init=True,
+                       bn_bias_lr_scale=16, ema_momentum=0.9)
+outcome = fit_and_evaluate(request.resolve(seed=0), arrays, get_distribution(0))
+whiten = outcome.model.get_layer("airbench").get_layer("whiten")
+print(json.dumps({"accuracy": outcome.test_accuracy, "ema": outcome.model.optimizer.use_ema,
+                  "whiten_frozen": not whiten.kernel.trainable}))
+"""
+
+
+def test_airbench_tricks_train_together_on_jax(make_archive):
+    """As on TensorFlow (tests/worker/test_fitting.py). On JAX, the optimizer once held the
+    batch-norm biases as variables of its own, and the compiled step got them twice."""
+    archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
+
+    result = run_script(TRICKS_ON_JAX, str(archive), KERAS_BACKEND="jax")
+
+    assert result["ema"] and result["whiten_frozen"]
+    assert 0 <= result["accuracy"] <= 1

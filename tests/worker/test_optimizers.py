@@ -3,7 +3,16 @@ import numpy as np
 import pytest
 
 from core.schemas import TrainRequest
+from tests.scripts import run_script
 from worker.optimizers import batch_norm_biases, make_optimizer
+
+ONE_STEP_EACH = """
+import json
+from tests.worker.test_optimizers import _one_step
+steps = {scale: _one_step(scale) for scale in (1.0, 8.0)}
+print(json.dumps({scale: {path: step.tolist() for path, step in by_path.items()}
+                  for scale, by_path in steps.items()}))
+"""
 
 
 def _bn_model() -> keras.Model:
@@ -28,8 +37,12 @@ def _one_step(scale: float) -> dict[str, np.ndarray]:
     }
 
 
-def test_batch_norm_biases_take_scaled_steps_and_the_rest_plain_ones():
-    plain, scaled = _one_step(1.0), _one_step(8.0)
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_batch_norm_biases_take_scaled_steps_and_the_rest_plain_ones(backend):
+    steps = run_script(ONE_STEP_EACH, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    plain, scaled = (
+        {path: np.array(step) for path, step in steps[scale].items()} for scale in ("1.0", "8.0")
+    )
 
     (bias,) = (path for path in plain if path.endswith("bn/beta"))
     assert scaled[bias] == pytest.approx(8 * plain[bias])
