@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"  epochs {params.epochs}, training {runtime['training_seconds']:.1f} s, "
             f"compile {runtime['compile_seconds']:.1f} s, "
-            f"{runtime['images_per_second']:.0f} images/s, "
+            f"{_rate(runtime['images_per_second'])} images/s, "
             f"test accuracy {outcome.test_accuracy:.4f}"
             f"{' (flip TTA)' if params.tta else ''}, wall {wall:.1f} s, "
             f"precision {runtime['dtype_policy']}, jit {runtime['jit_compile']}"
@@ -109,6 +109,11 @@ def _compare(seed: tuple, fast: tuple) -> None:
             f"fast recipe: reached it after {reached:.1f} s of training; "
             f"ratio {reached / seed_time:.3f} (goal on a CPU: <= 0.25)"
         )
+
+
+def _rate(images_per_second: float | None) -> str:
+    """None where one step was all the training: no steady step was timed."""
+    return "?" if images_per_second is None else f"{images_per_second:.0f}"
 
 
 def _parse_override(item: str) -> tuple[str, object]:

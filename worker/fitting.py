@@ -114,7 +114,11 @@ def fit_and_evaluate(
         "batch_size": batch_size,
         "compile_seconds": clock.compile_seconds,
         "training_seconds": clock.fit_seconds - clock.compile_seconds,
-        "images_per_second": len(y_train) * epochs_run / train_seconds if epochs_run else None,
+        "images_per_second": (
+            len(y_train) * epochs_run / train_seconds
+            if epochs_run and clock.knows_steady_training
+            else None
+        ),
         "resumed_from_epoch": resumed_epoch,
     }
     return FitOutcome(model, test.accuracy, test.loss, test.confusion, runtime)
