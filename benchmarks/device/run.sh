@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# On the GPU machine, in the checkout, with .device/ carried (made by prepare.sh): the
+# time-to-accuracy runs of issue 3 on Keras' JAX backend, most important first, each bounded so
+# that a slow one leaves time for the rest. Logs go to $OUT.
+#
+#   run with `carry: [".device"]`, the command `bash benchmarks/device/run.sh` and a timeout_s
+#   of 560: the runs below are bounded to 500 s in all, so a slow one still leaves figures.
+set -uo pipefail
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+  --target .device/site .device/whl/*.whl || exit 1
+export PYTHONPATH=$PWD/.device/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+out=${OUT:-/tmp/device-out}
+data=${DATA:-.device/data/cifar10-jpeg.tar.gz}
+epochs=${EPOCHS:-10}
+mkdir -p "$out" .device/cache
+nvidia-smi -L 2>&1 | tee "$out/device.txt"
+
+bench() {  # name, seconds allowed, benchmark options
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name: $*" | tee "$out/$name.log"
+  timeout "$limit" python3 -m benchmarks.time_to_accuracy --data "$data" --backend jax \
+    --xla-cache .device/cache/xla "$@" 2>&1 |
+    grep -v -e '^WARNING: All log messages' -e 'absl::InitializeLog' | tee -a "$out/$name.log"
+}
+
+# The seed recipe against airbench's, as the issue asks, then airbench94's tricks one by one
+# and together, then twice the epochs (does it keep improving?). The decoded data set is cached
+# beside its archive after the first run.
+bench seed-vs-airbench "${LIMIT_MAIN:-200}" --fast-model airbench --epochs "$epochs" \
+  --seed-epochs "${SEED_EPOCHS:-10}"
+bench whiten "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs "$epochs" \
+  --set whiten_init=true
+bench bn-bias-lr "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs "$epochs" \
+  --set bn_bias_lr_scale=64
+bench ema "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs "$epochs" \
+  --set ema_momentum=0.99
+bench all-tricks "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs "$epochs" \
+  --set whiten_init=true --set bn_bias_lr_scale=64 --set ema_momentum=0.99
+bench longer "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs $((2 * epochs))
+for name in seed-vs-airbench whiten bn-bias-lr ema all-tricks longer; do
+  grep -h -e '^==' -e 'epochs [0-9]*, training' -e 'ratio' -e 'did not reach' "$out/$name.log"
+done
