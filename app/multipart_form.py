@@ -1,9 +1,9 @@
 """The parts of a multipart/form-data body, parsed in memory by python-multipart.
 
 Starlette's form parser gives every file its own SpooledTemporaryFile, written through awaited
-calls: 2.2 ms of the event loop for a 32-image body here, against 0.9 ms for python-multipart
-driven directly, as this module does. Prediction bodies are already bounded by
-MAX_UPLOAD_BYTES, so the parts are kept as bytes.
+calls: 2.2 ms of the event loop for a 32-image body here, against 1.6 ms for this module, which
+drives python-multipart directly. Prediction bodies are already bounded by MAX_UPLOAD_BYTES, so
+the parts are kept as bytes.
 """
 
 from dataclasses import dataclass, field

@@ -15,9 +15,11 @@ epochs=${EPOCHS:-10}
 mkdir -p "$out" .device/cache
 nvidia-smi -L 2>&1 | tee "$out/device.txt"
 
+ran=()
 bench() {  # name, seconds allowed, benchmark options
   local name=$1 limit=$2
   shift 2
+  ran+=("$name")
   echo "== $name: $*" | tee "$out/$name.log"
   timeout "$limit" python3 -m benchmarks.time_to_accuracy --data "$data" --backend jax \
     --xla-cache .device/cache/xla "$@" 2>&1 |
@@ -38,6 +40,6 @@ bench ema "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs "$epochs" \
 bench all-tricks "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs "$epochs" \
   --set whiten_init=true --set bn_bias_lr_scale=64 --set ema_momentum=0.99
 bench longer "${LIMIT:-60}" --skip-seed --fast-model airbench --epochs $((2 * epochs))
-for name in seed-vs-airbench whiten bn-bias-lr ema all-tricks longer; do
+for name in "${ran[@]}"; do
   grep -h -e '^==' -e 'epochs [0-9]*, training' -e 'ratio' -e 'did not reach' "$out/$name.log"
 done
