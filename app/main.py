@@ -16,11 +16,13 @@ from app.routes import metrics as metrics_route
 from app.services import Services
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
+from core.tensorflow_env import apply_tensorflow_defaults
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    apply_tensorflow_defaults()  # Keras is imported later, with the first model
     settings = settings or get_settings()
     configure_logging(settings.log_level, "api")
     metrics = Metrics()

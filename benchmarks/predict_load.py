@@ -30,6 +30,7 @@ import numpy as np
 
 from benchmarks.server import running_server
 from core.settings import Settings
+from core.tensorflow_env import apply_tensorflow_defaults
 from tests.samples import save_untrained_model
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -50,6 +51,7 @@ def main() -> None:
         "compete for the same cores",
     )
     args = parser.parse_args()
+    apply_tensorflow_defaults()  # the bare model runs in this process, as the service runs it
     if args.pin:
         os.sched_setaffinity(0, {0})
 

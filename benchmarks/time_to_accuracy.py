@@ -15,6 +15,8 @@ import os
 import time
 from pathlib import Path
 
+from core.tensorflow_env import apply_tensorflow_defaults
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -42,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     # The backend is chosen before Keras is first imported.
     os.environ["KERAS_BACKEND"] = args.backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    apply_tensorflow_defaults()
     run(args)
 
 

@@ -7,15 +7,17 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-# Quiet TensorFlow's C++ start-up chatter in the test process and the processes it starts.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from core.db import SessionFactory, create_session_factory
 from core.job_store import JobStore
 from core.schemas import TrainRequest
 from core.settings import Settings
 from core.tables import Job
+from core.tensorflow_env import apply_tensorflow_defaults
 from tests.samples import write_image_folder_archive
+
+# TensorFlow in the test process, and the processes it starts, runs as the service's does (none
+# of the imports above imports it).
+apply_tensorflow_defaults()
 
 CLASSES = ["airplane", "cat", "ship"]
 

@@ -1,14 +1,14 @@
 """`python -m worker`: run a training worker until stopped."""
 
 import argparse
-import os
 
-# TensorFlow's C++ start-up notes (no CUDA driver, CPU features) are noise in a service's log.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from core.tensorflow_env import apply_tensorflow_defaults
 
-from core.logs import configure_logging
-from core.settings import get_settings
-from worker.loop import StopRequest, run_worker
+apply_tensorflow_defaults()  # before the imports below import Keras
+
+from core.logs import configure_logging  # noqa: E402
+from core.settings import get_settings  # noqa: E402
+from worker.loop import StopRequest, run_worker  # noqa: E402
 
 
 def main() -> None:
