@@ -10,7 +10,7 @@ DEFAULTS = {
     # oneDNN's CPU kernels. On Linux, TensorFlow turns them on by itself only on CPUs with
     # neural-network instructions (AVX512_VNNI, AVX512_BF16, AVX_VNNI, AMX); on a 2-core AMD
     # EPYC without them, they trained quick_cnn 12-21 % faster and raised the 32-image
-    # prediction load from about 2,550 to 3,160 images/s.
+    # prediction load from about 2,550 to 2,860-3,160 images/s.
     "TF_ENABLE_ONEDNN_OPTS": "1",
 }
 

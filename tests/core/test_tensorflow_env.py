@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_fills_in_what_the_environment_does_not_set(monkeypatch: pytest.MonkeyPa
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"  # the user's choice stands
 
 
-def _onednn_enabled(entry: str, tmp_path, **env: str) -> bool:  # type: ignore[no-untyped-def]
+def _onednn_enabled(entry: str, tmp_path: Path, **env: str) -> bool:
     environment = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     done = subprocess.run(
         [sys.executable, "-c", ONEDNN_IN, entry, str(tmp_path)],
@@ -46,6 +47,8 @@ def _onednn_enabled(entry: str, tmp_path, **env: str) -> bool:  # type: ignore[n
 
 
 @pytest.mark.parametrize("entry", ["app", "worker"])
-def test_the_service_runs_tensorflow_with_onednn_unless_told_not_to(entry: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_service_runs_tensorflow_with_onednn_unless_told_not_to(
+    entry: str, tmp_path: Path
+) -> None:
     assert _onednn_enabled(entry, tmp_path) is True
     assert _onednn_enabled(entry, tmp_path, TF_ENABLE_ONEDNN_OPTS="0") is False
