@@ -24,7 +24,7 @@ def running_server(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    environment = {**os.environ, "PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+    environment = {**os.environ, "PORT": str(port), **env}
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     process = subprocess.Popen(
         [part.replace("{port}", str(port)) for part in command], env=environment, preexec_fn=pin

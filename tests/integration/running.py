@@ -40,7 +40,6 @@ def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str
         "PORT": str(port),
         "CPU_REPLICAS": "2",
         "HEARTBEAT_SECONDS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
         **env,
     }
     with log.open("wb") as sink:

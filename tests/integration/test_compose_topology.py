@@ -63,7 +63,7 @@ def test_api_and_standalone_worker_share_the_postgresql_queue(
     worker = subprocess.Popen(
         _command("worker"),
         cwd=REPO_ROOT,
-        env={**api_env(), **env},
+        env={**os.environ, **env},
         stdout=worker_log,
         stderr=subprocess.STDOUT,
     )
@@ -81,7 +81,7 @@ def test_api_and_standalone_worker_share_the_postgresql_queue(
 
         healthcheck = _compose()["services"]["worker"]["healthcheck"]["test"][1:]
         healthy = subprocess.run(
-            [sys.executable, *healthcheck[1:]], cwd=REPO_ROOT, env={**api_env(), **env}
+            [sys.executable, *healthcheck[1:]], cwd=REPO_ROOT, env={**os.environ, **env}
         )
         assert healthy.returncode == 0
     finally:
@@ -93,10 +93,6 @@ def test_api_and_standalone_worker_share_the_postgresql_queue(
     time.sleep(0.5)
     quick = {"WORKER_POLL_SECONDS": "0.1", "HEARTBEAT_SECONDS": "0.1"}
     stale = subprocess.run(
-        [sys.executable, *healthcheck[1:]], cwd=REPO_ROOT, env={**api_env(), **env, **quick}
+        [sys.executable, *healthcheck[1:]], cwd=REPO_ROOT, env={**os.environ, **env, **quick}
     )
     assert stale.returncode == 1
-
-
-def api_env() -> dict[str, str]:
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -172,7 +172,6 @@ def test_workers_racing_over_a_postgresql_queue_run_each_job_once(
         "DATA_DIR": str(settings.data_dir),
         "DATABASE_URL": postgres_database_url,
         "CPU_REPLICAS": "0",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
     workers = []
