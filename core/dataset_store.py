@@ -1,6 +1,7 @@
 """Records of datasets: the built-in ones and those users uploaded."""
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.datasets.builtin import BUILTIN_DATASETS
 from core.db import SessionFactory
@@ -13,10 +14,14 @@ class DatasetStore:
         self._sessions = sessions
 
     def ensure_builtin_datasets(self) -> None:
-        with self._sessions.begin() as session:
-            for dataset in BUILTIN_DATASETS:
-                if session.get(Dataset, dataset.id) is None:
-                    session.add(dataset.to_record())
+        """Record each built-in dataset once, however many processes start at the same time."""
+        for dataset in BUILTIN_DATASETS:
+            try:
+                with self._sessions.begin() as session:
+                    if session.get(Dataset, dataset.id) is None:
+                        session.add(dataset.to_record())
+            except IntegrityError:
+                pass  # another worker or app recorded it between our look and our insert
 
     def add_dataset(self, dataset: Dataset) -> Dataset:
         with self._sessions.begin() as session:
