@@ -22,7 +22,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="image-folder archive")
     parser.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of the fast recipe")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs of the fast recipe (default: its own)"
+    )
     parser.add_argument("--seed-epochs", type=int, default=10, help="epochs of the seed recipe")
     parser.add_argument("--fast-model", default="airbench")
     parser.add_argument(
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> None:
             f"compile {runtime['compile_seconds']:.1f} s, "
             f"{_rate(runtime['images_per_second'])} images/s, "
             f"test accuracy {outcome.test_accuracy:.4f}"
-            f"{' (flip TTA)' if params.tta else ''}, wall {wall:.1f} s, "
+            f"{_tta_label(params)}, wall {wall:.1f} s, "
             f"precision {runtime['dtype_policy']}, jit {runtime['jit_compile']}"
         )
     if "seed" in results:
@@ -111,6 +113,13 @@ def _compare(seed: tuple, fast: tuple) -> None:
             f"fast recipe: reached it after {reached:.1f} s of training; "
             f"ratio {reached / seed_time:.3f} (goal on a CPU: <= 0.25)"
         )
+
+
+def _tta_label(params) -> str:  # type: ignore[no-untyped-def]
+    views = ["flip"] if params.tta else []
+    if params.tta_shift:
+        views.append(f"{params.tta_shift} px shifts")
+    return f" (TTA: {', '.join(views)})" if views else ""
 
 
 def _rate(images_per_second: float | None) -> str:

@@ -17,7 +17,9 @@ RECIPE = Recipe(
     optimizer="sgd",
     learning_rate=1.5,  # airbench94's 11.5 per kilostep, for a loss averaged over the batch
     batch_size=1024,
-    epochs=10,
+    # With the tricks below, 16 epochs reach about airbench94's accuracy on the JPEG copy of
+    # CIFAR-10 (90.5%): 90.3-90.7% over three seeds on an H100 (the README's figures).
+    epochs=16,
     momentum=0.85,
     weight_decay=0.0089,  # its coupled decay, as the decoupled rate Keras applies per step
     label_smoothing=0.2,
@@ -26,6 +28,9 @@ RECIPE = Recipe(
     flip=True,
     translate=2,
     tta=True,
+    tta_shift=1,
+    whiten_init=True,
+    bn_bias_lr_scale=64.0,
     mixed_precision="auto",
     steps_per_execution=1,
 )

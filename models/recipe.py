@@ -25,6 +25,8 @@ class Recipe:
     flip: bool = False  # random horizontal flips while training
     translate: int = 0  # random shifts of up to this many pixels while training
     tta: bool = False  # average predictions over each test image and its mirror
+    # Also average in the images shifted this many pixels diagonally each way (airbench94's TTA).
+    tta_shift: int = 0
     # airbench94's tricks, each a job option: a frozen patch-whitening first layer initialised
     # from the training images; a higher learning rate on batch-norm biases; an exponential
     # moving average of the weights (0: off), which the model ends with.

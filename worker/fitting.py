@@ -21,7 +21,13 @@ from worker.confusion import confusion_matrix
 from worker.distribution import Distribution
 from worker.divergence import FailOnDivergence
 from worker.optimizers import make_optimizer
-from worker.replica_batches import pad_to_multiple, predict_evenly, replica_batch_size
+from worker.replica_batches import (
+    dividing_batch_size,
+    pad_to_multiple,
+    pad_to_whole_batches,
+    predict_evenly,
+    replica_batch_size,
+)
 from worker.reseeding import ReseedEachEpoch
 
 PREDICT_BATCH = 1024
@@ -59,8 +65,12 @@ def fit_and_evaluate(
     x_train, y_train, x_val, y_val = split_validation(arrays, params)
     replicas = distribution.replicas
     batch_size = replica_batch_size(params.batch_size, replicas)
-    x_train, y_train = pad_to_multiple(replicas, x_train, y_train)
+    # Whole batches, all of one shape: the training step compiles once.
+    x_batched, y_batched = pad_to_whole_batches(
+        batch_size, *pad_to_multiple(replicas, x_train, y_train)
+    )
     x_val, y_val = pad_to_multiple(replicas, x_val, y_val)
+    validation_batch_size = dividing_batch_size(len(y_val), batch_size, replicas)
     policy = dtype_policy(params, distribution)
     clock = StepClock()
     previous_policy = keras.config.dtype_policy()
@@ -68,7 +78,7 @@ def fit_and_evaluate(
     try:
         with distribution.scope():
             model = _build(params, arrays, x_train, replicas)
-            steps = params.epochs * math.ceil(len(y_train) / batch_size)
+            steps = params.epochs * math.ceil(len(y_batched) / batch_size)
             model.compile(
                 optimizer=make_optimizer(params, steps, model),
                 loss=SparseCrossentropy(params.label_smoothing),
@@ -85,12 +95,13 @@ def fit_and_evaluate(
         # is checkpointed: a kill in between trains it again rather than losing its record.
         checkpointing = [EpochCheckpoint(checkpoint_dir)] if checkpoint_dir else []
         model.fit(
-            x_train,
-            y_train,
+            x_batched,
+            y_batched,
             batch_size=batch_size,
             epochs=params.epochs,
             initial_epoch=resumed_epoch,
             validation_data=(x_val, y_val),
+            validation_batch_size=validation_batch_size,
             shuffle=params.shuffle,
             callbacks=[
                 ReseedEachEpoch(params.seed),
@@ -101,7 +112,7 @@ def fit_and_evaluate(
             ],
             verbose=0,
         )
-        test = evaluate(model, arrays.x_test, arrays.y_test, params.tta, replicas)
+        test = evaluate(model, arrays.x_test, arrays.y_test, params.tta, replicas, params.tta_shift)
     finally:
         keras.config.set_dtype_policy(previous_policy)
     train_seconds = max(1e-9, clock.train_phase_seconds - clock.train_compile_seconds)
@@ -115,7 +126,7 @@ def fit_and_evaluate(
         "compile_seconds": clock.compile_seconds,
         "training_seconds": clock.fit_seconds - clock.compile_seconds,
         "images_per_second": (
-            len(y_train) * epochs_run / train_seconds
+            len(y_batched) * epochs_run / train_seconds
             if epochs_run and clock.knows_steady_training
             else None
         ),
@@ -155,14 +166,25 @@ def _build(
 
 
 def evaluate(
-    model: keras.Model, x: np.ndarray, y: np.ndarray, tta: bool, replicas: int = 1
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    tta: bool,
+    replicas: int = 1,
+    tta_shift: int = 0,
 ) -> Evaluation:
     """Accuracy, cross-entropy and confusion matrix on (x, y), all from the same predictions;
-    with `tta`, logits averaged with the mirror's."""
-    logits = predict_evenly(model, x, replicas, PREDICT_BATCH).astype(np.float64)
-    if tta:
-        mirrored = predict_evenly(model, x[:, :, ::-1], replicas, PREDICT_BATCH)
-        logits = (logits + mirrored.astype(np.float64)) / 2
+    with `tta`, logits averaged with the mirror's; with `tta_shift`, those averaged, half and
+    half, with the mean of the same for the images shifted `tta_shift` pixels diagonally up-left
+    and down-right, edges reflected (airbench94's test-time augmentation)."""
+    logits = _tta_logits(model, x, tta, replicas)
+    if tta_shift:
+        pad = ((0, 0), (tta_shift, tta_shift), (tta_shift, tta_shift), (0, 0))
+        padded = np.pad(x, pad, mode="reflect")
+        end = -2 * tta_shift
+        up_left = _tta_logits(model, padded[:, 2 * tta_shift :, 2 * tta_shift :], tta, replicas)
+        down_right = _tta_logits(model, padded[:, :end, :end], tta, replicas)
+        logits = (logits + (up_left + down_right) / 2) / 2
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = -log_probabilities[np.arange(len(y)), y].mean()
@@ -171,6 +193,15 @@ def evaluate(
     return Evaluation(
         float(accuracy), float(loss), confusion_matrix(y, predicted, num_classes=logits.shape[1])
     )
+
+
+def _tta_logits(model: keras.Model, x: np.ndarray, tta: bool, replicas: int) -> np.ndarray:
+    """The logits of `x`; with `tta`, averaged with those of its mirror image."""
+    logits = predict_evenly(model, x, replicas, PREDICT_BATCH).astype(np.float64)
+    if tta:
+        mirrored = predict_evenly(model, x[:, :, ::-1], replicas, PREDICT_BATCH)
+        logits = (logits + mirrored.astype(np.float64)) / 2
+    return logits
 
 
 def split_validation(

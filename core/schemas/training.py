@@ -42,6 +42,14 @@ class TrainRequest(BaseModel):
     tta: bool | None = Field(
         None, description="Evaluate on each test image and its mirror image, averaged."
     )
+    tta_shift: int | None = Field(
+        None,
+        ge=0,
+        le=4,
+        description="Also evaluate on each test image shifted this many pixels diagonally, "
+        "each way (edges reflected; with their mirrors under `tta`), and average those "
+        "predictions' mean in with equal weight (airbench94's TTA); 0: off.",
+    )
     whiten_init: bool | None = Field(
         None,
         description="Initialise the network's `whiten` layer as a patch-whitening filter bank "
@@ -105,6 +113,8 @@ class TrainRequest(BaseModel):
             else getattr(recipe, field.name)
             for field in dataclasses.fields(recipe)
         }
+        if from_recipe["optimizer"] != "sgd" and self.bn_bias_lr_scale is None:
+            from_recipe["bn_bias_lr_scale"] = 1.0  # the recipe's is for its SGD
         return TrainParams(
             dataset=self.dataset,
             model=self.model,
@@ -133,6 +143,7 @@ class TrainParams(BaseModel):
     translate: int
     tta: bool
     # Defaults: jobs stored before these options existed.
+    tta_shift: int = 0
     whiten_init: bool = False
     bn_bias_lr_scale: float = 1.0
     ema_momentum: float = 0.0

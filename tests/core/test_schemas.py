@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from core.schemas import TrainRequest
+from core.schemas import TrainParams, TrainRequest
 
 
 def test_unset_values_come_from_the_network_recipe():
@@ -29,6 +29,7 @@ def test_given_values_win_over_the_recipe():
         ("model", "resnet9000", "Expected one of: seed_cnn"),
         ("dataset", "../etc", "should match pattern"),
         ("optimizer", "lbfgs", "'adam'"),
+        ("tta_shift", 5, "less than or equal to 4"),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_range(field, value, expected):
@@ -51,5 +52,27 @@ def test_each_network_brings_its_own_recipe():
 
     assert (airbench.optimizer, airbench.batch_size, airbench.label_smoothing) == ("sgd", 1024, 0.2)
     assert (airbench.flip, airbench.translate, airbench.tta) == (True, 2, True)
+    # airbench94's tricks that paid on a GPU are its recipe's defaults.
+    assert (airbench.whiten_init, airbench.bn_bias_lr_scale, airbench.tta_shift) == (True, 64, 1)
+    assert airbench.epochs == 16
     assert airbench.lr_schedule == "warmup_linear_decay"
     assert (quick.batch_size, quick.epochs, quick.translate) == (256, 3, 2)  # override kept
+
+
+def test_another_optimizer_than_the_recipes_sgd_drops_its_batch_norm_bias_step():
+    adam = TrainRequest(model="airbench", optimizer="adam").resolve(seed=0)
+
+    assert adam.bn_bias_lr_scale == 1.0
+    with pytest.raises(ValidationError, match="sgd optimizer only"):
+        TrainRequest(model="airbench", optimizer="adam", bn_bias_lr_scale=8)
+
+
+def test_jobs_stored_before_the_newer_options_read_them_as_off():
+    stored = TrainRequest(model="quick_cnn").resolve(seed=1).model_dump()
+    for newer in ("tta_shift", "whiten_init", "bn_bias_lr_scale", "ema_momentum"):
+        del stored[newer]
+
+    params = TrainParams.model_validate(stored)
+
+    assert (params.tta_shift, params.whiten_init, params.bn_bias_lr_scale) == (0, False, 1.0)
+    assert params.ema_momentum == 0.0

@@ -107,3 +107,25 @@ def keras_numpy(variable):
     import keras
 
     return keras.ops.convert_to_numpy(variable)
+
+
+def test_shift_tta_averages_in_the_images_shifted_each_way_with_reflected_edges():
+    import keras
+
+    # Logits that are two pixels: a corner (whose shifted value comes from a reflection) and an
+    # inner one.
+    inputs = keras.Input((4, 4, 1))
+    pixels = keras.layers.Lambda(lambda x: keras.ops.stack([x[:, 0, 0, 0], x[:, 1, 2, 0]], axis=1))(
+        inputs
+    )
+    model = keras.Model(inputs, pixels)
+    image = [[0, 1, 2, 3], [4, 9, 6, 7], [8, 5, 10, 11], [12, 13, 14, 15]]
+    x = np.array(image, dtype="float32").reshape(1, 4, 4, 1)
+
+    shifted = evaluate(model, x, np.array([0]), tta=False, tta_shift=1)
+
+    # Plain logits [0, 6]; shifted up-left [9, 11]; shifted down-right [9, 1], its corner
+    # reflected from pixel (1, 1). Averaged: ([0, 6] + ([9, 11] + [9, 1]) / 2) / 2 = [4.5, 6].
+    assert shifted.loss == pytest.approx(np.log1p(np.exp(1.5)))
+    assert shifted.accuracy == 0.0 and shifted.confusion.tolist() == [[0, 1], [0, 0]]
+    assert evaluate(model, x, np.array([0]), tta=False).loss == pytest.approx(np.log1p(np.exp(6)))

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from tests.scripts import run_script
-from worker.replica_batches import pad_to_multiple, replica_batch_size
+from worker.replica_batches import (
+    dividing_batch_size,
+    pad_to_multiple,
+    pad_to_whole_batches,
+    replica_batch_size,
+)
 
 
 def test_the_batch_is_rounded_up_to_a_multiple_of_the_replicas():
@@ -23,6 +28,27 @@ def test_arrays_are_padded_with_repeats_of_their_first_examples():
     assert list(padded_y) == [0, 1, 2, 0, 1, 0, 1, 2]
     assert pad_to_multiple(5, x, y)[0] is x  # already a multiple: untouched
     assert list(pad_to_multiple(8, np.array([7]))[0]) == [7] * 8  # fewer than the padding
+
+
+def test_training_arrays_fill_whole_batches_with_repeats_spread_over_the_set():
+    x, y = np.arange(10) * 10, np.arange(10)
+
+    padded_x, padded_y = pad_to_whole_batches(4, x, y)
+
+    assert len(padded_x) == len(padded_y) == 12
+    assert list(padded_y[:10]) == list(y) and list(padded_y[10:]) == [0, 5]  # not [0, 1]
+    assert list(padded_x[10:]) == [0, 50]  # each array repeats the same examples
+    assert pad_to_whole_batches(5, x, y)[0] is x  # whole batches already
+    assert pad_to_whole_batches(16, x, y)[0] is x  # one batch, smaller than asked: as it is
+
+
+def test_evaluation_batches_divide_the_set_where_a_size_near_the_asked_one_does():
+    assert dividing_batch_size(10_000, 1024, 1) == 1000  # CIFAR-10's test split
+    assert dividing_batch_size(10_000, 32, 1) == 25
+    assert dividing_batch_size(10_000, 1024, 8) == 1000  # a multiple of the replicas
+    assert dividing_batch_size(6_000, 1024, 16) == 1024  # 1,000 divides, but not over 16
+    assert dividing_batch_size(1_009, 64, 1) == 64  # a prime: no size divides, as asked
+    assert dividing_batch_size(50, 64, 2) == 64  # one batch: as asked
 
 
 UNEVEN_FIT = """
