@@ -24,7 +24,12 @@ class BatcherClosed(Exception):
 
 class MicroBatcher:
     """Collects submissions for up to `window_seconds` after the first one arrived (or until
-    `max_batch` images wait), then runs them as one batch on the model's own thread.
+    `max_batch` images wait), then runs them as one batch on one of the model's own threads.
+
+    Up to `batches_in_flight` batches run at once (TensorFlow Serving's `num_batch_threads`):
+    while one is in the model, the next is gathered, copied together and started, so the model
+    is not left idle between batches. With every thread busy, what arrives queues up and joins
+    the next batch.
 
     The window is waited only while requests come together: after a batch of one request, the
     next batch starts at once, so a lone client never waits for company that is not coming
@@ -37,6 +42,7 @@ class MicroBatcher:
         window_seconds: float,
         max_batch: int,
         on_batch: Callable[[int], None] | None = None,  # told each batch's size
+        batches_in_flight: int = 1,
     ) -> None:
         self._forward = forward
         self._window = window_seconds
@@ -45,8 +51,12 @@ class MicroBatcher:
         # None, once queued, asks the loop to finish what waits before it and stop.
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._closed = False
-        # One thread: the model runs one batch at a time, off the event loop.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        # A thread per batch in flight, off the event loop.
+        self._executor = ThreadPoolExecutor(
+            max_workers=batches_in_flight, thread_name_prefix="inference"
+        )
+        self._free_threads = asyncio.Semaphore(batches_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_batch_requests = 0
 
@@ -70,12 +80,23 @@ class MicroBatcher:
         self._executor.shutdown(wait=False)
 
     async def _run(self) -> None:
+        try:
+            await self._gather_and_start_batches()
+        finally:
+            # Closing, or cancelled: the batches already started still answer their requests.
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _gather_and_start_batches(self) -> None:
         loop = asyncio.get_running_loop()
         held: _Pending | None = None  # did not fit in the last batch; it starts the next one
         while True:
+            # A batch is gathered once a thread is free to run it, so that what arrives while
+            # every thread is busy waits in the queue and joins it.
+            await self._free_threads.acquire()
             first = held or await self._queue.get()
             held, closing = None, False
             if first is None:
+                self._free_threads.release()
                 return
             batch, size = [first], len(first.pixels)
             window = self._window if self._last_batch_requests > 1 else 0.0
@@ -102,14 +123,24 @@ class MicroBatcher:
                     break
                 batch.append(pending)
                 size += len(pending.pixels)
-            await self._run_batch(batch, loop)
+            self._start(batch, loop)
             self._last_batch_requests = len(batch)
             if closing:
                 return
 
+    def _start(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
+        task = asyncio.create_task(self._run_batch(batch, loop), name="micro-batch")
+        self._in_flight.add(task)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._in_flight.discard(task)
+            self._free_threads.release()
+
+        task.add_done_callback(finished)
+
     async def _run_batch(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
-        pixels = np.concatenate([pending.pixels for pending in batch])
         try:
+            pixels = np.concatenate([pending.pixels for pending in batch])
             outputs = await loop.run_in_executor(self._executor, self._forward, pixels)
         except Exception as error:  # every waiting request gets the error, and serving goes on
             for pending in batch:

@@ -116,6 +116,7 @@ class Predictor:
                     self._settings.predict_batch_window_ms / 1000,
                     self._settings.predict_max_batch,
                     self._on_batch,
+                    self._settings.predict_batches_in_flight,
                 )
                 self._cache[record.id] = LoadedModel(record, model, batcher)
                 seconds = time.monotonic() - started

@@ -154,3 +154,83 @@ def test_closing_answers_what_waits_and_refuses_what_comes_after():
         return [int((await task)[0, 0]) for task in waiting]
 
     assert asyncio.run(scenario()) == [0, 1, 2]
+
+
+def _held_model(calls: list[int], held_calls: int, release: threading.Event):
+    """A model whose first `held_calls` batches stay in it until `release` is set."""
+
+    def forward(pixels: np.ndarray) -> np.ndarray:
+        calls.append(len(pixels))
+        if len(calls) <= held_calls:
+            release.wait(10)
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+    return forward
+
+
+@pytest.mark.parametrize(("in_flight", "answered_meanwhile"), [(1, False), (2, True)])
+def test_a_second_batch_runs_while_the_first_is_in_the_model_only_with_two_in_flight(
+    in_flight, answered_meanwhile
+):
+    calls: list[int] = []
+    release = threading.Event()
+
+    async def scenario() -> tuple[bool, list[int]]:
+        forward = _held_model(calls, held_calls=1, release=release)
+        batcher = MicroBatcher(forward, 0, max_batch=64, batches_in_flight=in_flight)
+        first = asyncio.create_task(batcher.submit(_images(0)))
+        await asyncio.sleep(0.1)
+        second = asyncio.create_task(batcher.submit(_images(1)))
+        done, _ = await asyncio.wait({second}, timeout=1.0)
+        release.set()
+        answers = [int((await task)[0, 0]) for task in (first, second)]
+        await batcher.close()
+        return second in done, answers
+
+    assert asyncio.run(scenario()) == (answered_meanwhile, [0, 1])
+    assert calls == [1, 1]
+
+
+def test_what_arrives_while_every_thread_is_busy_joins_one_batch():
+    calls: list[int] = []
+    release = threading.Event()
+
+    async def scenario() -> list[int]:
+        forward = _held_model(calls, held_calls=2, release=release)
+        batcher = MicroBatcher(forward, 0, max_batch=64, batches_in_flight=2)
+        busy = []
+        for i in range(2):
+            busy.append(asyncio.create_task(batcher.submit(_images(i))))
+            await asyncio.sleep(0.1)  # each its own batch, each held in the model
+        queued = [asyncio.create_task(batcher.submit(_images(i))) for i in (2, 3, 4)]
+        await asyncio.sleep(0.1)
+        release.set()
+        answers = [int((await task)[0, 0]) for task in busy + queued]
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4]
+    assert calls == [1, 1, 3]
+
+
+def test_closing_waits_for_the_batches_in_the_model_and_answers_them():
+    calls: list[int] = []
+    release = threading.Event()
+
+    async def scenario() -> tuple[bool, list[int]]:
+        forward = _held_model(calls, held_calls=2, release=release)
+        batcher = MicroBatcher(forward, 0, max_batch=64, batches_in_flight=2)
+        running = []
+        for i in range(2):
+            running.append(asyncio.create_task(batcher.submit(_images(i))))
+            await asyncio.sleep(0.1)
+        closing = asyncio.create_task(batcher.close())
+        done, _ = await asyncio.wait({closing}, timeout=0.3)
+        release.set()
+        await closing
+        return closing in done, [int((await task)[0, 0]) for task in running]
+
+    closed_early, answers = asyncio.run(scenario())
+
+    assert not closed_early  # not while two batches were still in the model
+    assert answers == [0, 1]

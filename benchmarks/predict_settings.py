@@ -1,0 +1,64 @@
+"""Values of one setting compared on POST /predict, with the load benchmark's clients.
+
+    python -m benchmarks.predict_settings --archive ../shared/datasets/cifar10-jpeg.tar.gz \\
+        --setting PREDICT_BATCHES_IN_FLIGHT=1,2 --images 32 --concurrency 8 16 --rounds 3
+
+Starts the service (a seed_cnn, as `predict_load` does) once per value and round, the values
+alternating within each round, so that a slow spell of a shared machine does not fall on one
+value only. Prints images/s and p50/p99 latency for each run.
+"""
+
+import argparse
+import asyncio
+import gc
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.predict_load import CLASSES, _clients, _jpegs, _multipart_bodies
+from benchmarks.server import running_server
+from core.settings import Settings
+from tests.samples import save_untrained_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archive", type=Path, required=True, help="CIFAR-10 JPEG archive")
+    parser.add_argument("--setting", required=True, help="NAME=VALUE,VALUE,...")
+    parser.add_argument("--images", type=int, default=1, help="images per request")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8, help="per measurement")
+    args = parser.parse_args()
+    name, _, values = args.setting.partition("=")
+
+    images = _jpegs(args.archive, 256)
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder) / "var"
+        save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES)
+        bodies = _multipart_bodies(images, args.images)
+        gc.collect()
+        gc.freeze()  # as predict_load does: Keras' objects would slow the clients' collections
+        for round_number in range(1, args.rounds + 1):
+            for value in values.split(","):
+                env = {
+                    "DATA_DIR": str(data_dir),
+                    "START_WORKER": "false",
+                    "LOG_LEVEL": "WARNING",
+                    name: value,
+                }
+                with running_server([sys.executable, "-m", "app"], env, "/readyz") as (url, _):
+                    for concurrency in args.concurrency:
+                        result = asyncio.run(
+                            _clients(url, bodies, args.images, concurrency, args.seconds)
+                        )
+                        print(
+                            f"round {round_number}  {name}={value:<6} {args.images} images, "
+                            f"c={concurrency:<3} {result['images_per_second']:8,.0f} images/s"
+                            f"   p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms",
+                            flush=True,
+                        )
+
+
+if __name__ == "__main__":
+    main()
