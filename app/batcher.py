@@ -48,6 +48,7 @@ class MicroBatcher:
         self._window = window_seconds
         self._max_batch = max_batch
         self._on_batch = on_batch
+        self.batches_in_flight = batches_in_flight
         # None, once queued, asks the loop to finish what waits before it and stop.
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._closed = False

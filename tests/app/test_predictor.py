@@ -29,3 +29,16 @@ def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotte
 
     assert frozen_while_loaded > 0
     assert model() is None
+
+
+def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(settings):
+    settings = settings.model_copy(update={"predict_batches_in_flight": 3})
+    record = save_untrained_model(settings, ["cat", "ship"])
+    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
+
+    async def scenario() -> int:
+        batcher = (await predictor.load(record)).batcher
+        await predictor.close()
+        return batcher.batches_in_flight
+
+    assert asyncio.run(scenario()) == 3
