@@ -28,8 +28,10 @@ class MicroBatcher:
 
     Up to `batches_in_flight` batches run at once (TensorFlow Serving's `num_batch_threads`):
     while one is in the model, the next is gathered, copied together and started, so the model
-    is not left idle between batches. With every thread busy, what arrives queues up and joins
-    the next batch.
+    is not left idle between batches. But with a batch already in the model, another starts only
+    once a full batch waits: smaller ones wait and grow, as they do with one thread (splitting
+    single-image traffic over two threads made it slower). What arrives meanwhile queues up and
+    joins the next batch.
 
     The window is waited only while requests come together: after a batch of one request, the
     next batch starts at once, so a lone client never waits for company that is not coming
@@ -58,6 +60,9 @@ class MicroBatcher:
         )
         self._free_threads = asyncio.Semaphore(batches_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._queued_images = 0
+        self._held: _Pending | None = None  # did not fit in the last batch; starts the next one
+        self._news = asyncio.Event()  # a full batch waits, or a batch finished
         self._task: asyncio.Task[None] | None = None
         self._last_batch_requests = 0
 
@@ -69,7 +74,10 @@ class MicroBatcher:
             self._task = asyncio.create_task(self._run(), name="micro-batcher")
         loop = asyncio.get_running_loop()
         pending = _Pending(pixels, loop.create_future(), loop.time())
+        self._queued_images += len(pixels)
         await self._queue.put(pending)
+        if self._waiting_images >= self._max_batch:  # not every request: that costs the loop
+            self._news.set()
         return await pending.result
 
     async def close(self) -> None:
@@ -77,6 +85,7 @@ class MicroBatcher:
         self._closed = True
         if self._task is not None and not self._task.done():
             await self._queue.put(None)
+            self._news.set()
             await self._task
         self._executor.shutdown(wait=False)
 
@@ -89,13 +98,13 @@ class MicroBatcher:
 
     async def _gather_and_start_batches(self) -> None:
         loop = asyncio.get_running_loop()
-        held: _Pending | None = None  # did not fit in the last batch; it starts the next one
         while True:
             # A batch is gathered once a thread is free to run it, so that what arrives while
             # every thread is busy waits in the queue and joins it.
             await self._free_threads.acquire()
-            first = held or await self._queue.get()
-            held, closing = None, False
+            await self._until_a_batch_is_worth_starting()
+            first = self._held or self._took(await self._queue.get())
+            self._held, closing = None, False
             if first is None:
                 self._free_threads.release()
                 return
@@ -108,19 +117,19 @@ class MicroBatcher:
                 # What queued up while the last batch ran joins at once; then, for up to the
                 # window, whatever else arrives.
                 if not self._queue.empty():
-                    pending = self._queue.get_nowait()
+                    pending = self._took(self._queue.get_nowait())
                 elif (remaining := deadline - loop.time()) <= 0:
                     break
                 else:
                     try:
-                        pending = await asyncio.wait_for(self._queue.get(), remaining)
+                        pending = self._took(await asyncio.wait_for(self._queue.get(), remaining))
                     except TimeoutError:
                         break
                 if pending is None:
                     closing = True
                     break
                 if size + len(pending.pixels) > self._max_batch:
-                    held = pending
+                    self._held = pending
                     break
                 batch.append(pending)
                 size += len(pending.pixels)
@@ -129,6 +138,21 @@ class MicroBatcher:
             if closing:
                 return
 
+    async def _until_a_batch_is_worth_starting(self) -> None:
+        """At once with no batch in the model; otherwise once a full batch waits."""
+        while self._in_flight and not self._closed and self._waiting_images < self._max_batch:
+            self._news.clear()
+            await self._news.wait()
+
+    @property
+    def _waiting_images(self) -> int:
+        return self._queued_images + (len(self._held.pixels) if self._held else 0)
+
+    def _took(self, pending: _Pending | None) -> _Pending | None:
+        if pending is not None:
+            self._queued_images -= len(pending.pixels)
+        return pending
+
     def _start(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
         task = asyncio.create_task(self._run_batch(batch, loop), name="micro-batch")
         self._in_flight.add(task)
@@ -136,6 +160,7 @@ class MicroBatcher:
         def finished(task: asyncio.Task[None]) -> None:
             self._in_flight.discard(task)
             self._free_threads.release()
+            self._news.set()
 
         task.add_done_callback(finished)
 

@@ -99,11 +99,11 @@ class Settings(BaseSettings):
         64, ge=1, le=4096, description="Most images run through a model in one batch."
     )
     predict_batches_in_flight: int = Field(
-        1,
+        2,
         ge=1,
         le=64,
         description="How many batches of one model run at once, each on a thread of its own: "
-        "while one runs, the next is gathered and started.",
+        "while one runs, the next full batch is gathered and started.",
     )
     model_poll_seconds: float = Field(
         2.0, gt=0, description="How often the app looks for a newer model to load in advance."

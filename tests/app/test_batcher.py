@@ -169,7 +169,7 @@ def _held_model(calls: list[int], held_calls: int, release: threading.Event):
 
 
 @pytest.mark.parametrize(("in_flight", "answered_meanwhile"), [(1, False), (2, True)])
-def test_a_second_batch_runs_while_the_first_is_in_the_model_only_with_two_in_flight(
+def test_a_full_second_batch_runs_while_the_first_is_in_the_model_only_with_two_in_flight(
     in_flight, answered_meanwhile
 ):
     calls: list[int] = []
@@ -177,18 +177,38 @@ def test_a_second_batch_runs_while_the_first_is_in_the_model_only_with_two_in_fl
 
     async def scenario() -> tuple[bool, list[int]]:
         forward = _held_model(calls, held_calls=1, release=release)
-        batcher = MicroBatcher(forward, 0, max_batch=64, batches_in_flight=in_flight)
-        first = asyncio.create_task(batcher.submit(_images(0)))
+        batcher = MicroBatcher(forward, 0, max_batch=2, batches_in_flight=in_flight)
+        first = asyncio.create_task(batcher.submit(_images(0, 2)))
         await asyncio.sleep(0.1)
-        second = asyncio.create_task(batcher.submit(_images(1)))
+        second = asyncio.create_task(batcher.submit(_images(2, 2)))  # a full batch
         done, _ = await asyncio.wait({second}, timeout=1.0)
         release.set()
         answers = [int((await task)[0, 0]) for task in (first, second)]
         await batcher.close()
         return second in done, answers
 
-    assert asyncio.run(scenario()) == (answered_meanwhile, [0, 1])
-    assert calls == [1, 1]
+    assert asyncio.run(scenario()) == (answered_meanwhile, [0, 2])
+    assert calls == [2, 2]
+
+
+def test_with_a_batch_in_the_model_a_smaller_one_waits_and_grows():
+    calls: list[int] = []
+    release = threading.Event()
+
+    async def scenario() -> tuple[bool, list[int]]:
+        forward = _held_model(calls, held_calls=1, release=release)
+        batcher = MicroBatcher(forward, 0, max_batch=4, batches_in_flight=2)
+        first = asyncio.create_task(batcher.submit(_images(0)))
+        await asyncio.sleep(0.1)
+        later = [asyncio.create_task(batcher.submit(_images(i))) for i in (1, 2)]
+        done, _ = await asyncio.wait(later, timeout=0.5)
+        release.set()
+        answers = [int((await task)[0, 0]) for task in (first, *later)]
+        await batcher.close()
+        return bool(done), answers
+
+    assert asyncio.run(scenario()) == (False, [0, 1, 2])
+    assert calls == [1, 2]  # the two later ones together, once the model was free
 
 
 def test_what_arrives_while_every_thread_is_busy_joins_one_batch():
@@ -197,20 +217,20 @@ def test_what_arrives_while_every_thread_is_busy_joins_one_batch():
 
     async def scenario() -> list[int]:
         forward = _held_model(calls, held_calls=2, release=release)
-        batcher = MicroBatcher(forward, 0, max_batch=64, batches_in_flight=2)
+        batcher = MicroBatcher(forward, 0, max_batch=4, batches_in_flight=2)
         busy = []
-        for i in range(2):
-            busy.append(asyncio.create_task(batcher.submit(_images(i))))
-            await asyncio.sleep(0.1)  # each its own batch, each held in the model
-        queued = [asyncio.create_task(batcher.submit(_images(i))) for i in (2, 3, 4)]
+        for first in (0, 4):
+            busy.append(asyncio.create_task(batcher.submit(_images(first, 4))))
+            await asyncio.sleep(0.1)  # each a full batch of its own, held in the model
+        queued = [asyncio.create_task(batcher.submit(_images(i))) for i in (8, 9, 10)]
         await asyncio.sleep(0.1)
         release.set()
         answers = [int((await task)[0, 0]) for task in busy + queued]
         await batcher.close()
         return answers
 
-    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4]
-    assert calls == [1, 1, 3]
+    assert asyncio.run(scenario()) == [0, 4, 8, 9, 10]
+    assert calls == [4, 4, 3]
 
 
 def test_closing_waits_for_the_batches_in_the_model_and_answers_them():
@@ -219,7 +239,7 @@ def test_closing_waits_for_the_batches_in_the_model_and_answers_them():
 
     async def scenario() -> tuple[bool, list[int]]:
         forward = _held_model(calls, held_calls=2, release=release)
-        batcher = MicroBatcher(forward, 0, max_batch=64, batches_in_flight=2)
+        batcher = MicroBatcher(forward, 0, max_batch=1, batches_in_flight=2)
         running = []
         for i in range(2):
             running.append(asyncio.create_task(batcher.submit(_images(i))))
