@@ -1,7 +1,7 @@
 """Time to accuracy: the seed recipe against the fast recipe, on the same data and machine.
 
     python -m benchmarks.time_to_accuracy --data ../shared/datasets/cifar10-jpeg.tar.gz \\
-        --backend jax --epochs 10
+        --backend jax
 
 Trains (a) the seed network with the seed's recipe (Adam, batch 32, 10 epochs) and (b) the fast
 recipe, through the worker's own training code, validating on the test split after each epoch.
