@@ -58,11 +58,10 @@ class MicroBatcher:
         self._executor = ThreadPoolExecutor(
             max_workers=batches_in_flight, thread_name_prefix="inference"
         )
-        self._free_threads = asyncio.Semaphore(batches_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._queued_images = 0
         self._held: _Pending | None = None  # did not fit in the last batch; starts the next one
-        self._news = asyncio.Event()  # a full batch waits, or a batch finished
+        self._news = asyncio.Event()  # a full batch waits, a batch finished, or closing
         self._task: asyncio.Task[None] | None = None
         self._last_batch_requests = 0
 
@@ -99,14 +98,12 @@ class MicroBatcher:
     async def _gather_and_start_batches(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            # A batch is gathered once a thread is free to run it, so that what arrives while
-            # every thread is busy waits in the queue and joins it.
-            await self._free_threads.acquire()
-            await self._until_a_batch_is_worth_starting()
+            # A batch is gathered once it may start, so that what arrives while every thread is
+            # busy waits in the queue and joins it.
+            await self._until_a_batch_may_start()
             first = self._held or self._took(await self._queue.get())
             self._held, closing = None, False
             if first is None:
-                self._free_threads.release()
                 return
             batch, size = [first], len(first.pixels)
             window = self._window if self._last_batch_requests > 1 else 0.0
@@ -138,11 +135,16 @@ class MicroBatcher:
             if closing:
                 return
 
-    async def _until_a_batch_is_worth_starting(self) -> None:
-        """At once with no batch in the model; otherwise once a full batch waits."""
-        while self._in_flight and not self._closed and self._waiting_images < self._max_batch:
+    async def _until_a_batch_may_start(self) -> None:
+        """At once with no batch in the model; otherwise once a thread is free and a full batch
+        waits (or the batcher is closing)."""
+        while self._in_flight and not self._another_batch_may_start():
             self._news.clear()
             await self._news.wait()
+
+    def _another_batch_may_start(self) -> bool:
+        thread_free = len(self._in_flight) < self.batches_in_flight
+        return thread_free and (self._closed or self._waiting_images >= self._max_batch)
 
     @property
     def _waiting_images(self) -> int:
@@ -159,7 +161,6 @@ class MicroBatcher:
 
         def finished(task: asyncio.Task[None]) -> None:
             self._in_flight.discard(task)
-            self._free_threads.release()
             self._news.set()
 
         task.add_done_callback(finished)

@@ -55,18 +55,18 @@ def main() -> None:
     if args.pin:
         os.sched_setaffinity(0, {0})
 
-    images = _jpegs(args.archive, 256)
+    images = cifar_jpegs(args.archive, 256)
     print(f"{len(images)} CIFAR-10 test JPEGs, {os.cpu_count()} CPUs\n")
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder) / "var"
         model_path = save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES).path
-        bodies = {size: _multipart_bodies(images, size) for size in (1, args.batch_images)}
+        bodies = {size: multipart_bodies(images, size) for size in (1, args.batch_images)}
         # Keras (imported to save the model) left millions of objects in this process; the
         # collector's full passes over them paused the clients for 100-300 ms, which showed up
         # as the server's latency. Frozen, collections skip them.
         gc.collect()
         gc.freeze()
-        env = {"DATA_DIR": str(data_dir), "START_WORKER": "false", "LOG_LEVEL": "WARNING"}
+        env = service_env(data_dir)
         if args.window_ms is not None:
             env["PREDICT_BATCH_WINDOW_MS"] = str(args.window_ms)
         server_cpus = _other_cpus() if args.pin else None
@@ -84,6 +84,11 @@ def main() -> None:
             f"bare batched model, in-process, batches of {args.batch_images}: {bare:,.0f} images/s"
         )
     _summarize(service, floor_results, bare, args)
+
+
+def service_env(data_dir: Path) -> dict[str, str]:
+    """The environment of `python -m app` serving the models in `data_dir`, without a worker."""
+    return {"DATA_DIR": str(data_dir), "START_WORKER": "false", "LOG_LEVEL": "WARNING"}
 
 
 def _measure_all(
@@ -112,10 +117,10 @@ def _summarize(service: dict, floor: dict, bare: float, args: argparse.Namespace
 
 def _load(url: str, bodies: dict, per_request: int, concurrency: int, args) -> dict:  # type: ignore[no-untyped-def]
     requests = bodies[per_request]
-    return asyncio.run(_clients(url, requests, per_request, concurrency, args.seconds))
+    return asyncio.run(run_clients(url, requests, per_request, concurrency, args.seconds))
 
 
-def _multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes, str]]:
+def multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes, str]]:
     """(body, content type) of requests of `per_request` JPEGs each, every image used, encoded
     once: encoding 32 files per request cost httpx more CPU than the server's whole answer."""
     bodies = []
@@ -129,7 +134,7 @@ def _multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes
     return bodies
 
 
-async def _clients(
+async def run_clients(
     url: str, bodies: list[tuple[bytes, str]], per_request: int, concurrency: int, seconds: float
 ) -> dict:
     latencies: list[float] = []
@@ -205,7 +210,7 @@ def _other_cpus() -> set[int]:
     return (every - {0}) or every
 
 
-def _jpegs(archive: Path, count: int) -> list[bytes]:
+def cifar_jpegs(archive: Path, count: int) -> list[bytes]:
     found = []
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar:

@@ -15,7 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.predict_load import CLASSES, _clients, _jpegs, _multipart_bodies
+from benchmarks.predict_load import (
+    CLASSES,
+    cifar_jpegs,
+    multipart_bodies,
+    run_clients,
+    service_env,
+)
 from benchmarks.server import running_server
 from core.settings import Settings
 from tests.samples import save_untrained_model
@@ -32,25 +38,20 @@ def main() -> None:
     args = parser.parse_args()
     name, _, values = args.setting.partition("=")
 
-    images = _jpegs(args.archive, 256)
+    images = cifar_jpegs(args.archive, 256)
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder) / "var"
         save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES)
-        bodies = _multipart_bodies(images, args.images)
+        bodies = multipart_bodies(images, args.images)
         gc.collect()
         gc.freeze()  # as predict_load does: Keras' objects would slow the clients' collections
         for round_number in range(1, args.rounds + 1):
             for value in values.split(","):
-                env = {
-                    "DATA_DIR": str(data_dir),
-                    "START_WORKER": "false",
-                    "LOG_LEVEL": "WARNING",
-                    name: value,
-                }
+                env = {**service_env(data_dir), name: value}
                 with running_server([sys.executable, "-m", "app"], env, "/readyz") as (url, _):
                     for concurrency in args.concurrency:
                         result = asyncio.run(
-                            _clients(url, bodies, args.images, concurrency, args.seconds)
+                            run_clients(url, bodies, args.images, concurrency, args.seconds)
                         )
                         print(
                             f"round {round_number}  {name}={value:<6} {args.images} images, "

@@ -181,9 +181,9 @@ def evaluate(
     if tta_shift:
         pad = ((0, 0), (tta_shift, tta_shift), (tta_shift, tta_shift), (0, 0))
         padded = np.pad(x, pad, mode="reflect")
-        end = -2 * tta_shift
-        up_left = _tta_logits(model, padded[:, 2 * tta_shift :, 2 * tta_shift :], tta, replicas)
-        down_right = _tta_logits(model, padded[:, :end, :end], tta, replicas)
+        width = 2 * tta_shift  # of the padding, both sides together
+        up_left = _tta_logits(model, padded[:, width:, width:], tta, replicas)
+        down_right = _tta_logits(model, padded[:, :-width, :-width], tta, replicas)
         logits = (logits + (up_left + down_right) / 2) / 2
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -24,8 +24,7 @@ def pad_to_multiple(multiple: int, *arrays: np.ndarray) -> tuple[np.ndarray, ...
     missing = -len(arrays[0]) % multiple
     if not missing:
         return arrays
-    repeats = np.arange(missing) % len(arrays[0])
-    return tuple(np.concatenate([array, array[repeats]]) for array in arrays)
+    return _with_repeats(arrays, np.arange(missing) % len(arrays[0]))
 
 
 def pad_to_whole_batches(batch_size: int, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -35,8 +34,7 @@ def pad_to_whole_batches(batch_size: int, *arrays: np.ndarray) -> tuple[np.ndarr
     missing = -count % batch_size
     if count <= batch_size or not missing:
         return arrays
-    repeats = np.arange(missing) * count // missing
-    return tuple(np.concatenate([array, array[repeats]]) for array in arrays)
+    return _with_repeats(arrays, np.arange(missing) * count // missing)
 
 
 def dividing_batch_size(count: int, batch_size: int, replicas: int) -> int:
@@ -49,6 +47,10 @@ def dividing_batch_size(count: int, batch_size: int, replicas: int) -> int:
         if size and count % size == 0:
             return size
     return batch_size
+
+
+def _with_repeats(arrays: tuple[np.ndarray, ...], repeats: np.ndarray) -> tuple[np.ndarray, ...]:
+    return tuple(np.concatenate([array, array[repeats]]) for array in arrays)
 
 
 def predict_evenly(model: keras.Model, x: np.ndarray, replicas: int, batch_size: int) -> np.ndarray:
