@@ -65,9 +65,10 @@ def test_every_part_comes_back_intact_and_in_order_however_the_body_arrives(chun
     ]
 
 
-def test_a_filename_that_is_not_utf8_is_read_as_latin1():
+@pytest.mark.parametrize("raw", [b"caf\xc3\xa9.jpg", b"caf\xe9.jpg"], ids=["utf-8", "latin-1"])
+def test_a_filename_is_read_as_utf8_or_else_as_latin1(raw):
     body = (
-        b'--x\r\nContent-Disposition: form-data; name="file"; filename="caf\xe9.jpg"\r\n\r\n'
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="' + raw + b'"\r\n\r\n'
         b"data\r\n--x--\r\n"
     )
 
@@ -93,7 +94,9 @@ def test_too_many_files_are_refused_before_their_data_is_read():
     ("body", "content_type", "message"),
     [
         (b"--x\r\n", "multipart/form-data", "Missing boundary"),
-        (b"--x\r\nContent-Type: text/plain\r\n\r\nv\r\n--x--\r\n", None, '"name"'),
+        (b"--x\r\nContent-Type: text/plain\r\n\r\nv\r\n--x--\r\n", None, "Content-Disposition"),
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n", None, '"name"'),
+        (b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nv', None, "end of multipart"),
         (b"--y\r\nnot a header line\r\n\r\n", None, "Invalid multipart data"),
         (b"garbage before any boundary", None, "Invalid multipart data"),
         (
