@@ -27,7 +27,7 @@ def compile_forward(model: Any) -> Forward:
 
     def forward(pixels: np.ndarray) -> np.ndarray:
         count = len(pixels)
-        padded = np.zeros((bucket_size(count), *pixels.shape[1:]), dtype=np.float32)
+        padded = np.zeros((bucket_size(count), *pixels.shape[1:]), dtype=np.uint8)
         padded[:count] = pixels
         return np.asarray(call(padded), dtype=np.float32)[:count]
 
@@ -46,7 +46,9 @@ def _tensorflow_call(model: Any) -> Callable[[np.ndarray], Any]:
     import tensorflow as tf
 
     function = tf.function(
-        lambda pixels: tf.nn.softmax(tf.cast(model(pixels, training=False), tf.float32)),
+        lambda pixels: tf.nn.softmax(
+            tf.cast(model(tf.cast(pixels, tf.float32), training=False), tf.float32)
+        ),
         reduce_retracing=True,
     )
     return lambda pixels: function(tf.constant(pixels)).numpy()
@@ -60,7 +62,8 @@ def _jax_call(model: Any) -> Callable[[np.ndarray], Any]:
 
     @jax.jit
     def call(pixels):  # type: ignore[no-untyped-def]
-        logits, _ = model.stateless_call(trainable, non_trainable, pixels, training=False)
+        inputs = pixels.astype("float32")
+        logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
         return jax.nn.softmax(logits.astype("float32"))
 
     return call
