@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--batch-images", type=int, default=32)
-    parser.add_argument("--batch-concurrency", type=int, default=4)
+    parser.add_argument("--batch-concurrency", type=int, nargs="+", default=[4, 8])
     parser.add_argument("--window-ms", type=float, default=None, help="PREDICT_BATCH_WINDOW_MS")
     parser.add_argument(
         "--pin",
@@ -94,13 +94,16 @@ def service_env(data_dir: Path) -> dict[str, str]:
 def _measure_all(
     url: str, bodies: dict[int, list[tuple[bytes, str]]], args: argparse.Namespace
 ) -> dict[str, dict]:
-    """Single-image requests at each concurrency, then `--batch-images` per request."""
+    """Single-image requests at each concurrency, then `--batch-images` per request at each
+    `--batch-concurrency`."""
     results = {}
     for concurrency in args.concurrency:
         results[f"c={concurrency}"] = _load(url, bodies, 1, concurrency, args)
         _report(f"  1 image,  c={concurrency:<3}", results[f"c={concurrency}"])
-    results["batch"] = _load(url, bodies, args.batch_images, args.batch_concurrency, args)
-    _report(f"  {args.batch_images} images, c={args.batch_concurrency:<3}", results["batch"])
+    for concurrency in args.batch_concurrency:
+        key = f"batch c={concurrency}"
+        results[key] = _load(url, bodies, args.batch_images, concurrency, args)
+        _report(f"  {args.batch_images} images, c={concurrency:<3}", results[key])
     return results
 
 
@@ -111,8 +114,12 @@ def _summarize(service: dict, floor: dict, bare: float, args: argparse.Namespace
         share = service[key]["requests_per_second"] / floor[key]["requests_per_second"]
         p99 = service[key]["p99_ms"]
         print(f"  1 image, {key}: {share:.0%} of the HTTP floor's requests/s, p99 {p99:.1f} ms")
-    batch_share = service["batch"]["images_per_second"] / bare
-    print(f"  {args.batch_images} images per request: {batch_share:.0%} of the bare batched model")
+    for concurrency in args.batch_concurrency:
+        batch_share = service[f"batch c={concurrency}"]["images_per_second"] / bare
+        print(
+            f"  {args.batch_images} images per request, c={concurrency}: {batch_share:.0%} of the "
+            "bare batched model"
+        )
 
 
 def _load(url: str, bodies: dict, per_request: int, concurrency: int, args) -> dict:  # type: ignore[no-untyped-def]
