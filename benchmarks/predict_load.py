@@ -9,16 +9,15 @@ HTTP floor (the same stack answering an upload with a constant, no model: benchm
 and the bare batched model (the compiled model called in-process on batches). Prints requests/s,
 images/s, p50/p99 latency and the CPU the clients used for each, then the ratios the goals name.
 
-Each client has its own connection, and request bodies are encoded once, before measuring, so
-that the clients cost this machine as little as they can: on 2 cores they share it with the
-server.
+The clients (benchmarks/load_clients.py) each have their own connection and send bodies encoded
+once, before measuring, so that they cost this machine as little as they can: on 2 cores they
+share it with the server. On a machine with many cores, `--client-processes` spreads them over
+processes, since one process's event loop tops out at one CPU.
 """
 
 import argparse
-import asyncio
 import gc
 import os
-import statistics
 import sys
 import tarfile
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from benchmarks.load_clients import run_clients
 from benchmarks.server import running_server
 from core.settings import Settings
 from core.tensorflow_env import apply_tensorflow_defaults
@@ -43,6 +43,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--batch-images", type=int, default=32)
     parser.add_argument("--batch-concurrency", type=int, nargs="+", default=[4, 8])
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="spread the clients over this many processes (on a machine with many cores, one "
+        "process's event loop is the limit)",
+    )
     parser.add_argument("--window-ms", type=float, default=None, help="PREDICT_BATCH_WINDOW_MS")
     parser.add_argument(
         "--pin",
@@ -124,7 +131,7 @@ def _summarize(service: dict, floor: dict, bare: float, args: argparse.Namespace
 
 def _load(url: str, bodies: dict, per_request: int, concurrency: int, args) -> dict:  # type: ignore[no-untyped-def]
     requests = bodies[per_request]
-    return asyncio.run(run_clients(url, requests, per_request, concurrency, args.seconds))
+    return run_clients(url, requests, per_request, concurrency, args.seconds, args.client_processes)
 
 
 def multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes, str]]:
@@ -139,52 +146,6 @@ def multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes,
         request = httpx.Request("POST", "http://service/predict", files=files)
         bodies.append((request.read(), request.headers["content-type"]))
     return bodies
-
-
-async def run_clients(
-    url: str, bodies: list[tuple[bytes, str]], per_request: int, concurrency: int, seconds: float
-) -> dict:
-    latencies: list[float] = []
-    failures = 0
-    stop = time.perf_counter() + 1.0  # every client's first second warms up, and is not counted
-    # One client and connection each, as independent callers have: 32 connections in one
-    # httpx pool collapsed to a third of the throughput with p99 over a second.
-    clients = [
-        httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=1))
-        for _ in range(concurrency)
-    ]
-
-    async def one_client(client: httpx.AsyncClient, offset: int) -> None:
-        nonlocal failures
-        i = offset
-        while time.perf_counter() < stop:
-            body, content_type = bodies[i % len(bodies)]
-            started = time.perf_counter()
-            response = await client.post(
-                "/predict", content=body, headers={"content-type": content_type}
-            )
-            latencies.append(time.perf_counter() - started)
-            failures += response.status_code != 200
-            i += 1
-
-    await asyncio.gather(*(one_client(client, 0) for client in clients))
-    latencies.clear()
-    failures = 0
-    started, cpu_started = time.perf_counter(), time.process_time()
-    stop = started + seconds
-    await asyncio.gather(*(one_client(client, k * 7) for k, client in enumerate(clients)))
-    elapsed = time.perf_counter() - started
-    client_cpu = (time.process_time() - cpu_started) / elapsed
-    for client in clients:
-        await client.aclose()
-    return {
-        "requests_per_second": len(latencies) / elapsed,
-        "images_per_second": len(latencies) * per_request / elapsed,
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * float(np.percentile(latencies, 99)),
-        "failures": failures,
-        "client_cpus": client_cpu,
-    }
 
 
 def _report(label: str, result: dict) -> None:

@@ -9,19 +9,13 @@ value only. Prints images/s and p50/p99 latency for each run.
 """
 
 import argparse
-import asyncio
 import gc
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.predict_load import (
-    CLASSES,
-    cifar_jpegs,
-    multipart_bodies,
-    run_clients,
-    service_env,
-)
+from benchmarks.load_clients import run_clients
+from benchmarks.predict_load import CLASSES, cifar_jpegs, multipart_bodies, service_env
 from benchmarks.server import running_server
 from core.settings import Settings
 from tests.samples import save_untrained_model
@@ -35,6 +29,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8, help="per measurement")
+    parser.add_argument(
+        "--client-processes", type=int, default=1, help="spread the clients over processes"
+    )
     args = parser.parse_args()
     name, _, values = args.setting.partition("=")
 
@@ -50,9 +47,7 @@ def main() -> None:
                 env = {**service_env(data_dir), name: value}
                 with running_server([sys.executable, "-m", "app"], env, "/readyz") as (url, _):
                     for concurrency in args.concurrency:
-                        result = asyncio.run(
-                            run_clients(url, bodies, args.images, concurrency, args.seconds)
-                        )
+                        result = run_clients(url, bodies, args.images, concurrency, args.seconds)
                         print(
                             f"round {round_number}  {name}={value:<6} {args.images} images, "
                             f"c={concurrency:<3} {result['images_per_second']:8,.0f} images/s"

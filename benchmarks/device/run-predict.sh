@@ -16,4 +16,5 @@ mkdir -p "$out"
 { nvidia-smi -L; nproc; } 2>&1 | tee "$out/device.txt"
 timeout 300 python3 -m benchmarks.predict_load --archive .device/data/cifar10-jpeg.tar.gz \
   --seconds "${SECONDS_EACH:-8}" --concurrency 1 8 32 128 --batch-concurrency 4 8 32 \
+  --client-processes "${CLIENT_PROCESSES:-4}" \
   2>&1 | grep -v -e '^WARNING: All log messages' -e 'absl::InitializeLog' | tee "$out/predict.log"
