@@ -27,6 +27,10 @@ from core.tables import TrainedModel
 
 log = logging.getLogger("app.predictor")
 
+# More threads only fight over the GIL for the Python around each decode: on a 16-core GPU
+# machine, 2 answered 32-image requests 25-39 % faster than 16 (or 4), single images alike.
+DEFAULT_DECODE_THREADS = 2
+
 
 @dataclass
 class LoadedModel:
@@ -63,7 +67,10 @@ class Predictor:
         self._newest_id: str | None = None  # the default model, once loaded
         # Decoders release the GIL, so images decode in parallel; a plain executor costs about
         # a third of AnyIO's thread pool per trip, and every request makes one.
-        self._decoder = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="decode")
+        self.decode_threads = settings.predict_decode_threads or min(
+            DEFAULT_DECODE_THREADS, os.cpu_count() or 1
+        )
+        self._decoder = ThreadPoolExecutor(self.decode_threads, thread_name_prefix="decode")
 
     async def predict(
         self, uploads: list[Upload], model_id: str | None, top_k: int

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         description="How many batches of one model run at once, each on a thread of its own: "
         "while one runs, the next full batch is gathered and started.",
     )
+    predict_decode_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Threads that decode uploaded images; default: 2 (1 on a machine with one "
+        "CPU).",
+    )
     model_poll_seconds: float = Field(
         2.0, gt=0, description="How often the app looks for a newer model to load in advance."
     )

@@ -1,5 +1,6 @@
 import asyncio
 import gc
+import os
 import weakref
 
 import pytest
@@ -42,3 +43,12 @@ def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(setting
         return batcher.batches_in_flight
 
     assert asyncio.run(scenario()) == 3
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, min(2, os.cpu_count() or 1)), (3, 3)])
+def test_images_decode_on_as_many_threads_as_the_settings_say(settings, configured, expected):
+    settings = settings.model_copy(update={"predict_decode_threads": configured})
+    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
+
+    assert predictor.decode_threads == expected
+    asyncio.run(predictor.close())
