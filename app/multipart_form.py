@@ -31,7 +31,9 @@ class _FormCollector:
         self._max_files = max_files
         self._max_fields = max_fields
         self._files = self._fields = 0
-        self._segment: MultipartSegment | None = None
+        # The part being read.
+        self._name = ""
+        self._filename: str | None = None
         self._chunks: list[bytes] = []
         self._size = 0
 
@@ -41,15 +43,14 @@ class _FormCollector:
             self._begin(event)
         elif event is not None:
             self._size += len(event)
-            if self._segment.filename is None and self._size > MAX_FIELD_BYTES:  # type: ignore[union-attr]
-                name = _text(self._segment.name)  # type: ignore[union-attr, arg-type]
-                raise _bad_request(f"Form field {name!r} is over {MAX_FIELD_BYTES // 1024} KiB.")
+            if self._filename is None and self._size > MAX_FIELD_BYTES:
+                raise _bad_request(
+                    f"Form field {self._name!r} is over {MAX_FIELD_BYTES // 1024} KiB."
+                )
             self._chunks.append(event)
         else:
-            segment = self._segment
-            filename = None if segment.filename is None else _text(segment.filename)  # type: ignore[union-attr]
             data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-            self.parts.append(FormPart(_text(segment.name), filename, data))  # type: ignore[union-attr, arg-type]
+            self.parts.append(FormPart(self._name, self._filename, data))
 
     def _begin(self, segment: MultipartSegment) -> None:
         # Counted at each part's headers, before its data is read.
@@ -65,7 +66,9 @@ class _FormCollector:
                 raise _bad_request(
                     f"Too many fields. Maximum number of fields is {self._max_fields}."
                 )
-        self._segment, self._chunks, self._size = segment, [], 0
+        self._name = _text(segment.name)
+        self._filename = None if segment.filename is None else _text(segment.filename)
+        self._chunks, self._size = [], 0
 
 
 async def read_form(request: Request, max_files: int, max_fields: int) -> list[FormPart]:
