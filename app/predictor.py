@@ -27,8 +27,9 @@ from core.tables import TrainedModel
 
 log = logging.getLogger("app.predictor")
 
-# More threads only fight over the GIL for the Python around each decode: on a 16-core GPU
-# machine, 2 answered 32-image requests 25-39 % faster than 16 (or 4), single images alike.
+# Decoders release the GIL, but the Python around each image needs it back, so more threads
+# only fight over it: on a 16-core GPU machine, 2 answered 32-image requests 25-39 % faster
+# than 16 (or 4), single images alike.
 DEFAULT_DECODE_THREADS = 2
 
 
@@ -65,8 +66,8 @@ class Predictor:
         self._cache: OrderedDict[str, LoadedModel] = OrderedDict()
         self._loading: dict[str, asyncio.Lock] = {}
         self._newest_id: str | None = None  # the default model, once loaded
-        # Decoders release the GIL, so images decode in parallel; a plain executor costs about
-        # a third of AnyIO's thread pool per trip, and every request makes one.
+        # A plain executor costs about a third of AnyIO's thread pool per trip, and every
+        # request makes one.
         self.decode_threads = settings.predict_decode_threads or min(
             DEFAULT_DECODE_THREADS, os.cpu_count() or 1
         )
