@@ -54,6 +54,18 @@ def decode_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np
     return rgb
 
 
+def plain_jpeg_pixels(data: bytes) -> int | None:
+    """The number of pixels, as its header says, of a plain colour or grayscale JPEG (one that
+    `decode_rgb` hands to libjpeg-turbo directly); None for any other image."""
+    if not data.startswith(_JPEG_START) or _EXIF_HEADER in data:
+        return None
+    try:
+        height, width, colourspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    return height * width if colourspace in ("YCbCr", "Gray") else None
+
+
 def _plain_jpeg_rgb(data: bytes, max_pixels: int) -> np.ndarray | None:
     """A plain colour or grayscale JPEG decoded by libjpeg-turbo straight into an array.
 
@@ -62,12 +74,10 @@ def _plain_jpeg_rgb(data: bytes, max_pixels: int) -> np.ndarray | None:
     own work on it. None for what is left to Pillow: other formats, EXIF (which may rotate),
     CMYK, oversized images and anything this decoder refuses (Pillow then says why).
     """
-    if not data.startswith(_JPEG_START) or _EXIF_HEADER in data:
+    pixels = plain_jpeg_pixels(data)
+    if pixels is None or pixels > max_pixels:
         return None
     try:
-        height, width, colourspace, _ = simplejpeg.decode_jpeg_header(data)
-        if colourspace not in ("YCbCr", "Gray") or width * height > max_pixels:
-            return None
         return simplejpeg.decode_jpeg(data, colorspace="RGB")
     except ValueError:
         return None

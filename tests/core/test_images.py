@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from core.errors import InvalidInputError, UnsupportedMediaError
-from core.images import decode_rgb
+from core.images import decode_rgb, plain_jpeg_pixels
 from tests.samples import cifar_samples
 
 LIMIT = 40_000_000
@@ -134,3 +134,19 @@ def test_jpeg_pixel_limit_is_checked_before_decoding():
 def test_jpeg_with_garbage_after_its_start_is_refused():
     with pytest.raises(UnsupportedMediaError, match="not an image"):
         decode_rgb(b"\xff\xd8\xff" + b"\x00" * 64, None, LIMIT)
+
+
+def test_plain_jpegs_are_sized_from_their_headers_and_other_images_are_not():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: Pillow rotates these
+    cmyk = _encode(Image.new("CMYK", (8, 8)), "JPEG")
+
+    assert plain_jpeg_pixels(cifar_samples()["test"]["ship"][0]) == 32 * 32
+    assert plain_jpeg_pixels(_encode(Image.effect_noise((24, 40), 60), "JPEG")) == 24 * 40
+    for other in (
+        _encode(Image.new("RGB", (32, 32)), "PNG"),
+        _encode(Image.new("RGB", (32, 32)), "JPEG", exif=exif),
+        cmyk,
+        b"\xff\xd8\xff" + b"\x00" * 64,
+    ):
+        assert plain_jpeg_pixels(other) is None
