@@ -218,6 +218,29 @@ def test_a_raw_image_body_works_with_query_options(client, make_model):
     assert len(response.json()["predictions"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("params", "status", "detail"),
+    [
+        ({"top_k": "many"}, 422, "top_k: Input should be a valid integer"),
+        ({"top_k": "0"}, 422, "top_k: Input should be greater than or equal to 1"),
+        ({"top_k": "1001"}, 422, "top_k: Input should be less than or equal to 1000"),
+        ({"model": "nope"}, 404, "'nope'"),
+    ],
+)
+def test_bad_query_options_get_clear_errors(client, make_model, params, status, detail):
+    make_model()
+
+    response = client.post(
+        "/predict", content=_jpeg(), headers={"content-type": "image/jpeg"}, params=params
+    )
+
+    assert response.status_code == status, response.text
+    assert detail in response.json()["detail"]
+    if status == 422:
+        problem = response.json()["errors"][0]
+        assert (problem["field"], problem["received"]) == ("top_k", params["top_k"])
+
+
 def test_a_body_that_is_neither_form_nor_image_is_415(client, make_model):
     make_model()
 
