@@ -22,7 +22,7 @@ async def create_prediction(request: Request) -> Response:
     the image itself as the body with `Content-Type: image/*`. Concurrent requests share
     batches on the server.
     """
-    # The hot path: no parameters or dependencies for FastAPI to resolve (app/uploads.py).
+    # The hot path: no parameters of its own for FastAPI to resolve (see app/uploads.py).
     services: Services = request.app.state.services
     read = await read_prediction_request(request, services.settings.predict_max_batch)
     record, predictions = await services.predictor.predict(read.uploads, read.model, read.top_k)
