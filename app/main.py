@@ -43,7 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await services.supervisor.stop()
 
     app = FastAPI(
-        dependencies=[Security(bearer_scheme)],
         title="Keras train & serve",
         version="0.1.0",
         summary="Train Keras image classifiers on your GPUs and serve their predictions.",
@@ -55,8 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # read; inside the metrics, so that refusals are counted.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    for module in (training, jobs, predict, models, architectures, datasets, health, metrics_route):
-        app.include_router(module.router)
+    # The prediction route first: routes are tried in order, and it takes most of the traffic.
+    # The API key scheme is declared on the guarded routes for the documentation (app/auth.py
+    # checks the keys); predict declares it itself, since a dependency costs every request.
+    app.include_router(predict.router)
+    for module in (training, jobs, models, architectures, datasets, metrics_route):
+        app.include_router(module.router, dependencies=[Security(bearer_scheme)])
+    app.include_router(health.router)  # the probes are open
     # The dashboard: a page at `/` and its files, open to all (app/auth.py); the API stays guarded.
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")

@@ -3,6 +3,7 @@
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from app.auth import bearer_scheme
 from app.services import Services
 from app.uploads import OPENAPI_PARAMETERS, OPENAPI_REQUEST_BODY, read_prediction_request
 from core.schemas import PredictionPublic
@@ -13,7 +14,11 @@ router = APIRouter(tags=["predict"])
 @router.post(
     "/predict",
     response_model=PredictionPublic,
-    openapi_extra={"parameters": OPENAPI_PARAMETERS, **OPENAPI_REQUEST_BODY},
+    openapi_extra={
+        "parameters": OPENAPI_PARAMETERS,
+        **OPENAPI_REQUEST_BODY,
+        "security": [{bearer_scheme.scheme_name: []}],  # checked by app/auth.py
+    },
 )
 async def create_prediction(request: Request) -> Response:
     """The model's most likely classes for each image, with probabilities summing to 1.

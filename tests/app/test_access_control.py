@@ -4,6 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.__main__ import bind_address
+from app.auth import needed_role
 from app.main import create_app
 from core.settings import Settings
 
@@ -81,6 +82,16 @@ def test_probes_and_documentation_are_open(guarded):
     assert guarded.get("/readyz").status_code == 503  # open, and no model yet
     schemes = guarded.get("/openapi.json").json()["components"]["securitySchemes"]
     assert schemes["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_documentation_declares_a_key_on_exactly_the_guarded_operations(guarded):
+    paths = guarded.get("/openapi.json").json()["paths"]
+
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            guarded_operation = needed_role(method.upper(), path) is not None
+            assert ("security" in operation) == guarded_operation, (method, path)
+    assert paths["/predict"]["post"]["security"] == [{"HTTPBearer": []}]
 
 
 def test_the_dashboard_page_and_its_files_are_open(guarded):
