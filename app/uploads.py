@@ -17,7 +17,7 @@ DEFAULT_TOP_K = 5
 _TOP_K = TypeAdapter(TopK)
 
 # The query options are read here, by hand, rather than declared as the route's parameters:
-# FastAPI's resolution of them took 70-100 µs per request, about a tenth of the event loop's
+# FastAPI's resolution of them took 60-130 µs per request, about a tenth of the event loop's
 # work for a single-image prediction. So they are documented by hand too.
 OPENAPI_PARAMETERS = [
     {
