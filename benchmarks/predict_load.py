@@ -7,8 +7,8 @@ and sends single-image requests from concurrent clients (httpx, asyncio) at each
 requests of `--batch-images` images. In the same run it measures two limits on this machine: the
 HTTP floor (the same stack answering an upload with a constant, no model: benchmarks/http_floor.py)
 and the bare batched model (the compiled model called in-process on batches, before the servers
-start and after they stop). Prints requests/s,
-images/s, p50/p99 latency and the CPU the clients used for each, then the ratios the goals name.
+start and after they stop). Prints requests/s, images/s, p50/p99 latency and the CPU the clients
+used for each, then the ratios the goals name.
 
 The clients (benchmarks/load_clients.py) each have their own connection and send bodies encoded
 once, before measuring, so that they cost this machine as little as they can: on 2 cores they
