@@ -15,6 +15,8 @@ from core.schemas import TopK
 RAW_TYPES = ("image/", "application/octet-stream")
 DEFAULT_TOP_K = 5
 _TOP_K = TypeAdapter(TopK)
+# Its bounds and description, from TopK itself, for the documentation below.
+_TOP_K_SCHEMA = _TOP_K.json_schema()
 
 # The query options are read here, by hand, rather than declared as the route's parameters:
 # FastAPI's resolution of them took 60-130 µs per request, about a tenth of the event loop's
@@ -31,8 +33,8 @@ OPENAPI_PARAMETERS = [
         "name": "top_k",
         "in": "query",
         "required": False,
-        "description": "How many classes to return.",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": DEFAULT_TOP_K},
+        "description": _TOP_K_SCHEMA["description"],
+        "schema": {**_TOP_K_SCHEMA, "default": DEFAULT_TOP_K},
     },
 ]
 OPENAPI_REQUEST_BODY = {
@@ -51,7 +53,7 @@ OPENAPI_REQUEST_BODY = {
                             "JPEG, PNG, WebP, GIF, BMP, TIFF.",
                         },
                         "model": {"type": "string", "description": "Model id."},
-                        "top_k": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "top_k": _TOP_K_SCHEMA,
                     },
                 }
             },
