@@ -4,7 +4,7 @@ import logging
 
 import uvicorn
 
-from app.shutdown import Server
+from app.serving_processes import serve_in_processes
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 
@@ -41,8 +41,12 @@ def main() -> None:
         host=bind_address(settings),
         port=settings.port,
         log_level=settings.log_level.lower(),
+        workers=settings.api_processes,
     )
-    Server(config).run()
+    if settings.api_processes > 1:
+        serve_in_processes(config, settings)
+    else:
+        uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

@@ -1,12 +1,18 @@
 """Prometheus metrics (the official client): HTTP requests per route, prediction batches, model
 loads, and, read from the database at each scrape, jobs by status and the running jobs'
-epoch and throughput."""
+epoch and throughput.
 
+With several serving processes (app/serving_processes.py), each writes its counts to files in
+`PROMETHEUS_MULTIPROC_DIR`, and a scrape of any of them adds up all of them.
+"""
+
+import os
 import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,13 +53,22 @@ class Metrics:
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+        self._jobs: JobsCollector | None = None
 
     def watch_jobs(self, jobs: JobStore) -> None:
         """Report jobs from this store at each scrape (once the app has its database)."""
-        self.registry.register(JobsCollector(jobs))
+        self._jobs = JobsCollector(jobs)
+        self.registry.register(self._jobs)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            return generate_latest(self.registry)
+        # prometheus_client chose file-backed values at import: read every process's files.
+        every_process = CollectorRegistry()
+        MultiProcessCollector(every_process)
+        if self._jobs is not None:
+            every_process.register(self._jobs)
+        return generate_latest(every_process)
 
 
 class JobsCollector(Collector):

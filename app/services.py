@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from app.export import ModelExporter
 from app.metrics import Metrics
 from app.predictor import Predictor
+from app.serving_processes import worker_supervised_by_parent
 from app.supervisor import WorkerSupervisor
 from core.dataset_store import DatasetStore
 from core.db import SessionFactory, create_session_factory
 from core.job_store import JobStore
 from core.model_store import ModelStore
 from core.settings import Settings
+from core.worker_liveness import is_alive
 
 
 @dataclass
@@ -46,6 +48,19 @@ class Services:
                 on_batch=metrics.batch_size.observe,
             ),
             exporter=ModelExporter(),
-            supervisor=WorkerSupervisor(settings) if settings.start_worker else None,
+            supervisor=(
+                WorkerSupervisor(settings)
+                if settings.start_worker and not worker_supervised_by_parent()
+                else None
+            ),
             metrics=metrics,
         )
+
+    def worker_state(self) -> str:
+        """`running` or `restarting` for a worker this service supervises, else `external`."""
+        if self.supervisor is not None:
+            return self.supervisor.state
+        if self.settings.start_worker and worker_supervised_by_parent():
+            # The parent of this serving process supervises it: its liveness file tells.
+            return "running" if is_alive(self.settings) else "restarting"
+        return "external"

@@ -19,6 +19,7 @@ processes, since one process's event loop tops out at one CPU.
 import argparse
 import gc
 import os
+import re
 import sys
 import tarfile
 import tempfile
@@ -53,6 +54,12 @@ def main() -> None:
     )
     parser.add_argument("--window-ms", type=float, default=None, help="PREDICT_BATCH_WINDOW_MS")
     parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="API_PROCESSES of the service, and as many uvicorn workers for the HTTP floor",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="run the clients on CPU 0 and the servers on the other CPUs, so that they do not "
@@ -81,13 +88,15 @@ def main() -> None:
         env = service_env(data_dir)
         if args.window_ms is not None:
             env["PREDICT_BATCH_WINDOW_MS"] = str(args.window_ms)
+        env["API_PROCESSES"] = str(args.api_processes)
         server_cpus = _other_cpus() if args.pin else None
         app = [sys.executable, "-m", "app"]
         with running_server(app, env, "/readyz", server_cpus) as (url, _):
-            print("service (seed_cnn):")
+            _wait_for_model_loads(url, args.api_processes)
+            print(f"service (seed_cnn), {args.api_processes} serving process(es):")
             service = _measure_all(url, bodies, args)
         floor = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app", "--port", "{port}"]
-        floor += ["--log-level", "warning"]
+        floor += ["--log-level", "warning", "--workers", str(args.api_processes)]
         with running_server(floor, {}, "/docs", server_cpus) as (url, _):
             print("HTTP floor (same stack, constant answer, no model):")
             floor_results = _measure_all(url, bodies, args)
@@ -97,6 +106,19 @@ def main() -> None:
             f"images/s before the servers, {bare[1]:,.0f} after"
         )
     _summarize(service, floor_results, bare, args)
+
+
+def _wait_for_model_loads(url: str, processes: int) -> None:
+    """Until every serving process has loaded the model: /readyz answers for one of them only,
+    while /metrics adds up the loads of all."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        metrics = httpx.get(f"{url}/metrics").text
+        found = re.search(r"^model_load_seconds_count (\S+)$", metrics, re.MULTILINE)
+        if found and float(found.group(1)) >= processes:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the model was not loaded by {processes} processes within 180 s")
 
 
 def service_env(data_dir: Path) -> dict[str, str]:

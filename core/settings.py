@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     start_worker: bool = Field(
         True, description="Start and supervise a training worker process inside the app."
     )
+    api_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes that answer HTTP requests, each with its own copy of the loaded "
+        "models; more pay where one process's Python is the limit (a GPU with many CPU cores).",
+    )
     cpu_replicas: int = Field(
         0,
         ge=0,

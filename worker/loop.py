@@ -15,10 +15,10 @@ from core.model_store import ModelStore
 from core.settings import Settings
 from core.status import JobStatus
 from core.tables import Job
+from core.worker_liveness import touch_liveness_file
 from worker.control import JobControl
 from worker.distribution import get_distribution
 from worker.interruptions import JobCancelled, JobLost, WorkerStopping
-from worker.liveness import touch_liveness_file
 from worker.training import Stores, train_job
 from worker.watcher import JobWatcher
 

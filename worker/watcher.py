@@ -6,8 +6,8 @@ from types import TracebackType
 
 from core.job_store import JobStore
 from core.settings import Settings
+from core.worker_liveness import touch_liveness_file
 from worker.control import JobControl
-from worker.liveness import touch_liveness_file
 
 
 class JobWatcher:

@@ -15,8 +15,7 @@ def read_health(services: ServicesDep) -> Health:
     """`ok` while the API answers and its database responds."""
     with services.sessions() as session:
         session.execute(text("SELECT 1"))
-    supervisor = services.supervisor
-    return Health(status="ok", database="ok", worker=supervisor.state if supervisor else "external")
+    return Health(status="ok", database="ok", worker=services.worker_state())
 
 
 @router.get("/readyz", responses={503: {"model": Readiness}})

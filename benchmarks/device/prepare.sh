@@ -15,9 +15,10 @@ mkdir -p .device/whl .device/data
 install -m 0644 ../shared/datasets/cifar10-jpeg.tar.gz .device/data/
 
 # Keras and its small dependencies; pydantic for the job schema; simplejpeg for decoding; then
-# the service's own stack, for the prediction benchmark (run-predict.sh).
+# the service's own stack, for the prediction benchmark (run-predict.sh), with sniffio, which
+# httpcore imports on every request of the benchmark's clients (pyproject.toml).
 wanted='keras|namex|optree|absl-py|packaging|pydantic|pydantic-core|annotated-types|typing-inspection|typing-extensions|simplejpeg'
-wanted+='|fastapi|annotated-doc|opentelemetry-api|starlette|uvicorn|httptools|uvloop|click|pydantic-settings|python-dotenv|sqlalchemy|greenlet|alembic|mako|markupsafe|python-multipart|multipart|orjson|python-json-logger|prometheus-client'
+wanted+='|fastapi|annotated-doc|opentelemetry-api|starlette|uvicorn|httptools|uvloop|click|pydantic-settings|python-dotenv|sqlalchemy|greenlet|alembic|mako|markupsafe|python-multipart|multipart|orjson|python-json-logger|prometheus-client|sniffio'
 pins=$(.venv/bin/python -m pip list --format=freeze | sed 's/_/-/g' | grep -iE "^($wanted)==")
 # shellcheck disable=SC2086  # one argument per pin
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$version" \

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.client.conftest import CLASSES, KTS, Kts, one_line_error
-from tests.integration.running import _free_port, start_service, stop_service
+from tests.integration.running import free_port, start_service, stop_service
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,7 @@ def test_a_job_that_fails_makes_wait_exit_1(shared_service, make_archive):
 
 
 def test_an_unreachable_service_is_one_line_and_exit_1():
-    error = one_line_error(Kts(f"http://127.0.0.1:{_free_port()}")("jobs"))
+    error = one_line_error(Kts(f"http://127.0.0.1:{free_port()}")("jobs"))
 
     assert error.startswith("Error: Cannot reach the service at http://127.0.0.1:")
 
@@ -161,7 +161,7 @@ def test_the_api_key_comes_from_kts_api_key(tmp_path, archive):
 def test_wait_reconnects_across_a_service_restart(tmp_path, archive):
     """The first service has no worker, so the job waits; the one restarted in its place
     trains it, and `kts train --wait` follows it through."""
-    port = _free_port()
+    port = free_port()
     first = start_service(tmp_path / "var", tmp_path / "first.log", port, START_WORKER="false")
     try:
         with first.client() as client:

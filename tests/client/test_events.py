@@ -16,7 +16,7 @@ from rich.console import Console
 from client.api import ServiceClient, ServiceError
 from client.events import JobEvent, decode_events, follow_job
 from client.progress import TrainingDisplay
-from tests.integration.running import _free_port
+from tests.integration.running import free_port
 
 RECORDED = (Path(__file__).parent / "data" / "job_events.txt").read_text()
 # Cut inside the second epoch's progress, mid-message, as a server killed there leaves it.
@@ -177,7 +177,7 @@ def test_follow_job_does_not_retry_a_refusal(replay):
 
 def test_follow_job_gives_up_on_a_service_that_stays_unreachable():
     problems: list[ServiceError] = []
-    service = ServiceClient(f"http://127.0.0.1:{_free_port()}")
+    service = ServiceClient(f"http://127.0.0.1:{free_port()}")
 
     with pytest.raises(ServiceError, match=r"Cannot reach the service at http://127\.0\.0\.1:"):
         list(follow_job(service, "j", problems.append, give_up_after=0.3, retry_every=0.05))

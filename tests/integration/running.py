@@ -24,7 +24,7 @@ class RunningService:
         return httpx.Client(base_url=self.url, timeout=30)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -33,7 +33,7 @@ def _free_port() -> int:
 def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str) -> RunningService:
     """`python -m app` as a user starts it: uvicorn plus its supervised worker process; on
     `port` to restart a stopped service where its clients look for it."""
-    port = port or _free_port()
+    port = port or free_port()
     environment = {
         **os.environ,
         "DATA_DIR": str(data_dir),

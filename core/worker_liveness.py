@@ -1,4 +1,5 @@
-"""A file the worker touches while alive, so a container health check can see it."""
+"""A file the worker touches while alive, so a container health check, or an API process that
+does not supervise the worker itself, can see it."""
 
 import socket
 import time
@@ -18,7 +19,9 @@ def touch_liveness_file(settings: Settings) -> None:
     path.touch()
 
 
-def is_alive(settings: Settings, max_age_seconds: float) -> bool:
+def is_alive(settings: Settings) -> bool:
+    # Idle workers touch the file every poll, training ones every heartbeat.
+    max_age_seconds = 3 * max(settings.worker_poll_seconds, settings.heartbeat_seconds)
     try:
         return time.time() - liveness_file(settings).stat().st_mtime <= max_age_seconds
     except FileNotFoundError:

@@ -1,0 +1,82 @@
+"""Serving from several processes (`API_PROCESSES` > 1).
+
+Uvicorn's process manager runs that many copies of the app on one listening socket, and
+replaces any that dies. This process stays their parent: it supervises the one training worker
+for all of them, and gives them one folder for their metrics, which `/metrics` adds up.
+"""
+
+import asyncio
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from app.supervisor import WorkerSupervisor
+from core.settings import Settings
+
+# Set for the serving processes: the parent supervises the worker, so they must not start one.
+WORKER_SUPERVISED_BY_PARENT = "WORKER_SUPERVISED_BY_PARENT"
+# prometheus_client's own variable: every process's metrics go to files in that folder.
+METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def worker_supervised_by_parent() -> bool:
+    return os.environ.get(WORKER_SUPERVISED_BY_PARENT) == "1"
+
+
+def serve_in_processes(config: uvicorn.Config, settings: Settings) -> None:
+    with _metrics_folder(), _supervised_worker(settings):
+        if settings.start_worker:
+            os.environ[WORKER_SUPERVISED_BY_PARENT] = "1"
+        manager = Multiprocess(config, sockets=[config.bind_socket()])
+        manager.run()
+    # A process that failed before it served (a bad setting, a port taken) would fail again on
+    # every restart: say so with uvicorn's exit status instead of exiting cleanly.
+    if any(process.exitcode == STARTUP_FAILURE for process in manager.processes):
+        sys.exit(STARTUP_FAILURE)
+
+
+@contextmanager
+def _metrics_folder() -> Iterator[None]:
+    given = os.environ.get(METRICS_FOLDER)
+    if given:
+        # Files left by an earlier run would be counted again (prometheus_client's docs).
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="api-metrics-") as folder:
+        os.environ[METRICS_FOLDER] = folder
+        yield
+
+
+@contextmanager
+def _supervised_worker(settings: Settings) -> Iterator[None]:
+    """The training worker, supervised on an event loop of its own beside uvicorn's manager,
+    which holds the main thread; stopped once every serving process has stopped."""
+    if not settings.start_worker:
+        yield
+        return
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="worker-supervisor", daemon=True)
+    thread.start()
+    supervisor = WorkerSupervisor(settings)
+
+    async def start() -> None:
+        supervisor.start()
+
+    asyncio.run_coroutine_threadsafe(start(), loop).result()
+    try:
+        yield
+    finally:
+        asyncio.run_coroutine_threadsafe(supervisor.stop(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()

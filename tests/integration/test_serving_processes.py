@@ -1,0 +1,119 @@
+"""`API_PROCESSES=2`: two serving processes on one port, one training worker for both."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from uvicorn.config import STARTUP_FAILURE
+
+from tests.integration.running import (
+    free_port,
+    start_service,
+    stop_service,
+    wait_for_job,
+    worker_pids,
+)
+from tests.samples import REPO_ROOT, cifar_samples
+
+pytestmark = pytest.mark.slow
+
+
+def serving_pids(parent: int) -> list[int]:
+    """The parent's children that uvicorn spawned to serve (multiprocessing's `spawn_main`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, NotADirectoryError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def wait_for(condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def counted_requests(client, route: str) -> float:
+    metrics = client.get("/metrics").text
+    found = re.search(
+        rf'http_requests_total{{method="GET",route="{route}",status="200"}} (\S+)', metrics
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make_archive):
+    service = start_service(tmp_path / "var", tmp_path / "service.log", API_PROCESSES="2")
+    try:
+        parent = service.process.pid
+        first_servers = wait_for(
+            lambda: len(serving_pids(parent)) == 2 and serving_pids(parent), "2 servers"
+        )
+        assert len(worker_pids(parent)) == 1  # one training worker, however many serve
+        with service.client() as client:
+            wait_for(lambda: client.get("/healthz").json()["worker"] == "running", "worker running")
+
+            archive = make_archive(["cat", "ship"], train_per_class=30, test_per_class=5)
+            dataset = client.post("/datasets", files={"file": ("d.tar.gz", archive.read_bytes())})
+            assert dataset.status_code == 201, dataset.text
+            body = {"dataset": dataset.json()["id"], "epochs": 1, "batch_size": 16, "seed": 1}
+            job, _ = wait_for_job(client, client.post("/train", json=body).json()["id"])
+            assert job["status"] == "succeeded", job["error"]
+
+        # Every request on a new connection, so both processes take some.
+        image = cifar_samples()["test"]["ship"][0]
+        answers = []
+        for _ in range(12):
+            with service.client() as client:
+                response = client.post("/predict", files={"file": ("s.jpg", image, "image/jpeg")})
+                assert response.status_code == 200, response.text
+                answers.append(response.json())
+                client.get("/models")
+        assert {answer["model_id"] for answer in answers} == {job["model_id"]}
+        assert all(answer == answers[0] for answer in answers)  # the same model in each process
+
+        # A serving process that dies is replaced; what it counted still counts.
+        os.kill(first_servers[0], signal.SIGKILL)
+        wait_for(
+            lambda: len(serving_pids(parent)) == 2 and first_servers[0] not in serving_pids(parent),
+            "a replacement",
+        )
+        for _ in range(12):
+            with service.client() as client:
+                assert client.get("/models").status_code == 200
+        with service.client() as client:
+            assert counted_requests(client, "/models") == 24
+            assert client.get("/healthz").json()["worker"] == "running"
+        assert len(worker_pids(parent)) == 1
+    finally:
+        stop_service(service)
+    assert service.process.returncode == 0
+    assert worker_pids(parent) == [] and serving_pids(parent) == []
+
+
+def test_a_setting_that_stops_every_process_starting_stops_the_service(tmp_path):
+    # Each serving process fails at its start (no database there): restarting them would loop.
+    environment = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "var"),
+        "PORT": str(free_port()),
+        "API_PROCESSES": "2",
+        "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "app"], cwd=REPO_ROOT, env=environment, capture_output=True
+    )
+    assert started.returncode == STARTUP_FAILURE, started.stderr.decode()[-2000:]
+    assert b"failed to start" in started.stderr
