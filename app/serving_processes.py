@@ -37,8 +37,8 @@ def serve_in_processes(config: uvicorn.Config, settings: Settings) -> None:
             os.environ[WORKER_SUPERVISED_BY_PARENT] = "1"
         manager = Multiprocess(config, sockets=[config.bind_socket()])
         manager.run()
-    # A process that failed before it served (a bad setting, a port taken) would fail again on
-    # every restart: say so with uvicorn's exit status instead of exiting cleanly.
+    # A process that failed before it served (a database it cannot reach) would fail again on
+    # every restart: uvicorn's manager stopped, and the service says so with its exit status.
     if any(process.exitcode == STARTUP_FAILURE for process in manager.processes):
         sys.exit(STARTUP_FAILURE)
 
@@ -68,11 +68,7 @@ def _supervised_worker(settings: Settings) -> Iterator[None]:
     thread = threading.Thread(target=loop.run_forever, name="worker-supervisor", daemon=True)
     thread.start()
     supervisor = WorkerSupervisor(settings)
-
-    async def start() -> None:
-        supervisor.start()
-
-    asyncio.run_coroutine_threadsafe(start(), loop).result()
+    loop.call_soon_threadsafe(supervisor.start)
     try:
         yield
     finally:

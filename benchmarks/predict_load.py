@@ -92,7 +92,7 @@ def main() -> None:
         server_cpus = _other_cpus() if args.pin else None
         app = [sys.executable, "-m", "app"]
         with running_server(app, env, "/readyz", server_cpus) as (url, _):
-            _wait_for_model_loads(url, args.api_processes)
+            wait_for_model_loads(url, args.api_processes)
             print(f"service (seed_cnn), {args.api_processes} serving process(es):")
             service = _measure_all(url, bodies, args)
         floor = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app", "--port", "{port}"]
@@ -108,7 +108,7 @@ def main() -> None:
     _summarize(service, floor_results, bare, args)
 
 
-def _wait_for_model_loads(url: str, processes: int) -> None:
+def wait_for_model_loads(url: str, processes: int) -> None:
     """Until every serving process has loaded the model: /readyz answers for one of them only,
     while /metrics adds up the loads of all."""
     deadline = time.monotonic() + 180

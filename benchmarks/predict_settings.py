@@ -15,7 +15,13 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.load_clients import run_clients
-from benchmarks.predict_load import CLASSES, cifar_jpegs, multipart_bodies, service_env
+from benchmarks.predict_load import (
+    CLASSES,
+    cifar_jpegs,
+    multipart_bodies,
+    service_env,
+    wait_for_model_loads,
+)
 from benchmarks.server import running_server
 from core.settings import Settings
 from tests.samples import save_untrained_model
@@ -46,6 +52,7 @@ def main() -> None:
             for value in values.split(","):
                 env = {**service_env(data_dir), name: value}
                 with running_server([sys.executable, "-m", "app"], env, "/readyz") as (url, _):
+                    wait_for_model_loads(url, int(env.get("API_PROCESSES", "1")))
                     for concurrency in args.concurrency:
                         result = run_clients(url, bodies, args.images, concurrency, args.seconds)
                         print(
