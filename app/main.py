@@ -35,6 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         if services.supervisor is not None:
             services.supervisor.start()
+        if settings.api_processes > 1:
+            # One of several serving processes, which answer while this one starts: it takes
+            # requests once the newest model is loaded, so that none of them waits for the load.
+            await services.predictor.load_newest()
         preloader = asyncio.create_task(services.predictor.load_newest_in_background())
         try:
             yield

@@ -88,6 +88,7 @@ class Predictor:
         self._cache: OrderedDict[str, LoadedModel] = OrderedDict()
         self._loading: dict[str, asyncio.Lock] = {}
         self._newest_id: str | None = None  # the default model, once loaded
+        self._failed: set[str] = set()  # newest models that failed to load in the background
         # A plain executor costs about a third of AnyIO's thread pool per trip, and every
         # request makes one.
         self.decode_threads = settings.predict_decode_threads or min(
@@ -166,18 +167,26 @@ class Predictor:
 
     async def load_newest_in_background(self) -> None:
         """Keep the newest model (the default one) loaded, so no request waits for its load."""
-        failed: set[str] = set()  # tried once in the background; requests will say why
         while True:
-            try:
-                newest = await run_in_threadpool(self._models.find_newest_model)
-                if newest is not None and newest.id not in failed and not self.is_loaded(newest.id):
-                    failed.add(newest.id)
-                    await self.load(newest)
-                    failed.discard(newest.id)
-                self._newest_id = newest.id if newest is not None else None
-            except Exception:
-                log.warning("could not look for or load the newest model", exc_info=True)
+            await self.load_newest()
             await asyncio.sleep(self._settings.model_poll_seconds)
+
+    async def load_newest(self) -> None:
+        """Load the newest model if it is not loaded; a model that failed is tried once only,
+        and requests for it will say why."""
+        try:
+            newest = await run_in_threadpool(self._models.find_newest_model)
+            if (
+                newest is not None
+                and newest.id not in self._failed
+                and not self.is_loaded(newest.id)
+            ):
+                self._failed.add(newest.id)
+                await self.load(newest)
+                self._failed.discard(newest.id)
+            self._newest_id = newest.id if newest is not None else None
+        except Exception:
+            log.warning("could not look for or load the newest model", exc_info=True)
 
     async def forget(self, model_id: str) -> None:
         """Drop a deleted model from memory."""

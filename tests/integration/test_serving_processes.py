@@ -46,12 +46,14 @@ def wait_for(condition, what: str, timeout: float = 60):
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def counted_requests(client, route: str) -> float:
-    metrics = client.get("/metrics").text
-    found = re.search(
-        rf'http_requests_total{{method="GET",route="{route}",status="200"}} (\S+)', metrics
-    )
+def counted(client, series: str) -> float:
+    """A series' value in /metrics, which adds up every serving process."""
+    found = re.search(rf"^{re.escape(series)} (\S+)$", client.get("/metrics").text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+def counted_requests(client, route: str) -> float:
+    return counted(client, f'http_requests_total{{method="GET",route="{route}",status="200"}}')
 
 
 def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make_archive):
@@ -72,7 +74,7 @@ def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make
             job, _ = wait_for_job(client, client.post("/train", json=body).json()["id"])
             assert job["status"] == "succeeded", job["error"]
 
-        # Every request on a new connection, so both processes take some.
+        # Every request on a new connection, which either process may take.
         image = cifar_samples()["test"]["ship"][0]
         answers = []
         for _ in range(12):
@@ -84,12 +86,23 @@ def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make
         assert {answer["model_id"] for answer in answers} == {job["model_id"]}
         assert all(answer == answers[0] for answer in answers)  # the same model in each process
 
-        # A serving process that dies is replaced; what it counted still counts.
+        with service.client() as client:
+            wait_for(lambda: counted(client, "model_load_seconds_count") == 2, "a load in each")
+
+        # A serving process that dies is replaced; what it counted still counts. The replacement
+        # takes requests once it has loaded the model, so readiness never drops meanwhile.
         os.kill(first_servers[0], signal.SIGKILL)
-        wait_for(
-            lambda: len(serving_pids(parent)) == 2 and first_servers[0] not in serving_pids(parent),
-            "a replacement",
-        )
+        readiness = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with service.client() as client:  # a new connection: either process may take it
+                readiness.append(client.get("/readyz").status_code)
+                if counted(client, "model_load_seconds_count") == 3:
+                    break
+        else:
+            raise AssertionError("no replacement loaded the model within 120 s")
+        assert set(readiness) == {200}
+        assert first_servers[0] not in serving_pids(parent) and len(serving_pids(parent)) == 2
         for _ in range(12):
             with service.client() as client:
                 assert client.get("/models").status_code == 200
