@@ -25,6 +25,10 @@ from core.settings import Settings
 WORKER_SUPERVISED_BY_PARENT = "WORKER_SUPERVISED_BY_PARENT"
 # prometheus_client's own variable: every process's metrics go to files in that folder.
 METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+# How long uvicorn's manager waits for a new serving process to be ready (on SIGHUP it replaces
+# them one at a time) and for any to answer its ping. Uvicorn's 5 s is shorter than importing
+# Keras and loading a model, which a serving process does before it is ready.
+READY_TIMEOUT_SECONDS = 180
 
 
 def worker_supervised_by_parent() -> bool:
@@ -35,6 +39,7 @@ def serve_in_processes(config: uvicorn.Config, settings: Settings) -> None:
     with _metrics_folder(), _supervised_worker(settings):
         if settings.start_worker:
             os.environ[WORKER_SUPERVISED_BY_PARENT] = "1"
+        config.timeout_worker_healthcheck = READY_TIMEOUT_SECONDS
         manager = Multiprocess(config, sockets=[config.bind_socket()])
         manager.run()
     # A process that failed before it served (a database it cannot reach) would fail again on

@@ -109,7 +109,21 @@ def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make
         with service.client() as client:
             assert counted_requests(client, "/models") == 24
             assert client.get("/healthz").json()["worker"] == "running"
-        assert len(worker_pids(parent)) == 1
+        (worker,) = worker_pids(parent)
+
+        # SIGHUP replaces the serving processes one at a time, each new one ready before an old
+        # one goes: a reload (of new code, say) without a failed request. The worker stays.
+        before = set(serving_pids(parent))
+        service.process.send_signal(signal.SIGHUP)
+        statuses = []
+        deadline = time.monotonic() + 180
+        while not (len(serving_pids(parent)) == 2 and before.isdisjoint(serving_pids(parent))):
+            assert time.monotonic() < deadline, "the serving processes were not replaced"
+            with service.client() as client:
+                response = client.post("/predict", files={"file": ("s.jpg", image, "image/jpeg")})
+                statuses.append(response.status_code)
+        assert statuses and set(statuses) == {200}
+        assert worker_pids(parent) == [worker]
     finally:
         stop_service(service)
     assert service.process.returncode == 0
