@@ -25,9 +25,8 @@ from core.settings import Settings
 WORKER_SUPERVISED_BY_PARENT = "WORKER_SUPERVISED_BY_PARENT"
 # prometheus_client's own variable: every process's metrics go to files in that folder.
 METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
-# How long uvicorn's manager waits for a new serving process to be ready (on SIGHUP it replaces
-# them one at a time) and for any to answer its ping. Uvicorn's 5 s is shorter than importing
-# Keras and loading a model, which a serving process does before it is ready.
+# How long a new serving process may take to be ready when SIGHUP replaces them one at a time:
+# uvicorn's 5 s is shorter than importing Keras and loading a model, which it does first.
 READY_TIMEOUT_SECONDS = 180
 
 
@@ -39,13 +38,25 @@ def serve_in_processes(config: uvicorn.Config, settings: Settings) -> None:
     with _metrics_folder(), _supervised_worker(settings):
         if settings.start_worker:
             os.environ[WORKER_SUPERVISED_BY_PARENT] = "1"
-        config.timeout_worker_healthcheck = READY_TIMEOUT_SECONDS
-        manager = Multiprocess(config, sockets=[config.bind_socket()])
+        manager = _ServingProcesses(config, sockets=[config.bind_socket()])
         manager.run()
     # A process that failed before it served (a database it cannot reach) would fail again on
     # every restart: uvicorn's manager stopped, and the service says so with its exit status.
     if any(process.exitcode == STARTUP_FAILURE for process in manager.processes):
         sys.exit(STARTUP_FAILURE)
+
+
+class _ServingProcesses(Multiprocess):
+    def restart_all(self) -> None:
+        # Uvicorn uses one timeout for both a ping, which must stay short (a process that dies
+        # while pinged is only noticed once it lapses), and a replacement's start: lengthen it
+        # for the replacements only. Pings wait meanwhile, as this runs on the manager's loop.
+        ping_timeout = self.config.timeout_worker_healthcheck
+        self.config.timeout_worker_healthcheck = READY_TIMEOUT_SECONDS
+        try:
+            super().restart_all()
+        finally:
+            self.config.timeout_worker_healthcheck = ping_timeout
 
 
 @contextmanager

@@ -90,17 +90,21 @@ def wait_for_job(
     raise AssertionError(f"job {job_id} did not finish in {timeout} s; last state {seen[-1]}")
 
 
-def worker_pids(app_pid: int) -> list[int]:
+def child_pids(parent: int, argument: bytes) -> list[int]:
+    """`parent`'s child processes that have `argument` among their command-line arguments."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == app_pid and b"worker" in cmdline:
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and argument in arguments:
             pids.append(int(entry.name))
-    return pids
+    return sorted(pids)
+
+
+def worker_pids(app_pid: int) -> list[int]:
+    return child_pids(app_pid, b"worker")  # python -m worker

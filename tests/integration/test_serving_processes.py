@@ -6,12 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from uvicorn.config import STARTUP_FAILURE
 
 from tests.integration.running import (
+    child_pids,
     free_port,
     start_service,
     stop_service,
@@ -24,17 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def serving_pids(parent: int) -> list[int]:
-    """The parent's children that uvicorn spawned to serve (multiprocessing's `spawn_main`)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, NotADirectoryError):
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
+    """The parent's children that uvicorn spawned to serve (multiprocessing's spawn)."""
+    return child_pids(parent, b"--multiprocessing-fork")
 
 
 def wait_for(condition, what: str, timeout: float = 60):
