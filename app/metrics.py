@@ -16,6 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.serving_processes import METRICS_FOLDER
 from core.job_store import JobStore
 from core.status import JobStatus
 
@@ -61,7 +62,7 @@ class Metrics:
         self.registry.register(self._jobs)
 
     def exposition(self) -> bytes:
-        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        if METRICS_FOLDER not in os.environ:
             return generate_latest(self.registry)
         # prometheus_client chose file-backed values at import: read every process's files.
         every_process = CollectorRegistry()

@@ -60,7 +60,7 @@ class Services:
         """`running` or `restarting` for a worker this service supervises, else `external`."""
         if self.supervisor is not None:
             return self.supervisor.state
-        if self.settings.start_worker and worker_supervised_by_parent():
+        if worker_supervised_by_parent():
             # The parent of this serving process supervises it: its liveness file tells.
             return "running" if is_alive(self.settings) else "restarting"
         return "external"
