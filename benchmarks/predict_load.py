@@ -6,9 +6,14 @@ Saves a seed_cnn (weights do not change its speed) as the service's model, start
 and sends single-image requests from concurrent clients (httpx, asyncio) at each concurrency, then
 requests of `--batch-images` images. In the same run it measures two limits on this machine: the
 HTTP floor (the same stack answering an upload with a constant, no model: benchmarks/http_floor.py)
-and the bare batched model (the compiled model called in-process on batches, before the servers
-start and after they stop). Prints requests/s, images/s, p50/p99 latency and the CPU the clients
-used for each, then the ratios the goals name.
+and the bare batched model (the compiled model called in-process on batches). Prints requests/s,
+images/s, p50/p99 latency and the CPU the clients used for each, then the ratios the goals name.
+
+Each case is measured in `--rounds` rounds, and in each round the service and its limits one
+right after the other, in turn first, with both servers up: a shared machine's speed drifts by
+half or more within minutes, so a ratio holds only between measurements seconds apart. A round's
+ratio is the service's figure over its limit's in that round; the summary gives their median and
+range.
 
 The clients (benchmarks/load_clients.py) each have their own connection and send bodies encoded
 once, before measuring, so that they cost this machine as little as they can: on 2 cores they
@@ -20,10 +25,13 @@ import argparse
 import gc
 import os
 import re
+import statistics
 import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,7 +49,8 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archive", type=Path, required=True, help="CIFAR-10 JPEG archive")
-    parser.add_argument("--seconds", type=float, default=10, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=4, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each case")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--batch-images", type=int, default=32)
     parser.add_argument("--batch-concurrency", type=int, nargs="+", default=[4, 8])
@@ -71,15 +80,12 @@ def main() -> None:
         os.sched_setaffinity(0, {0})
 
     images = cifar_jpegs(args.archive, 256)
-    print(f"{len(images)} CIFAR-10 test JPEGs, {os.cpu_count()} CPUs\n")
+    print(f"{len(images)} CIFAR-10 test JPEGs, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder) / "var"
         model_path = save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES).path
         bodies = {size: multipart_bodies(images, size) for size in (1, args.batch_images)}
-        # Measured before and after the servers: a shared machine's speed drifts within a run
-        # (4,991 against 6,424 images/s in two runs minutes apart), and a ratio to one
-        # measurement would carry all of that drift.
-        bare = [_bare_model(model_path, images, args.batch_images, args.seconds)]
+        bare_model = bare_model_measurement(model_path, images, args.batch_images)
         # Keras (imported to save the model) left millions of objects in this process; the
         # collector's full passes over them paused the clients for 100-300 ms, which showed up
         # as the server's latency. Frozen, collections skip them.
@@ -91,21 +97,58 @@ def main() -> None:
         env["API_PROCESSES"] = str(args.api_processes)
         server_cpus = _other_cpus() if args.pin else None
         app = [sys.executable, "-m", "app"]
-        with running_server(app, env, "/readyz", server_cpus) as (url, _):
-            wait_for_model_loads(url, args.api_processes)
-            print(f"service (seed_cnn), {args.api_processes} serving process(es):")
-            service = _measure_all(url, bodies, args)
         floor = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app", "--port", "{port}"]
         floor += ["--log-level", "warning", "--workers", str(args.api_processes)]
-        with running_server(floor, {}, "/docs", server_cpus) as (url, _):
-            print("HTTP floor (same stack, constant answer, no model):")
-            floor_results = _measure_all(url, bodies, args)
-        bare.append(_bare_model(model_path, images, args.batch_images, args.seconds))
-        print(
-            f"bare batched model, in-process, batches of {args.batch_images}: {bare[0]:,.0f} "
-            f"images/s before the servers, {bare[1]:,.0f} after"
-        )
-    _summarize(service, floor_results, bare, args)
+        # Both up at once, each idle while the other is measured.
+        with (
+            running_server(app, env, "/readyz", server_cpus) as (service_url, _),
+            running_server(floor, {}, "/docs", server_cpus) as (floor_url, _),
+        ):
+            wait_for_model_loads(service_url, args.api_processes)
+            print(
+                f"seed_cnn, {args.api_processes} serving process(es); {args.rounds} rounds of "
+                f"{args.seconds:g} s measurements\n"
+            )
+            results = {}
+            for case in _cases(args):
+                loads = {
+                    "service": lambda case=case: _load(service_url, bodies, case, args),
+                    "floor": lambda case=case: _load(floor_url, bodies, case, args),
+                }
+                if case.batch:
+                    loads["bare"] = lambda: bare_model(args.seconds)
+                results[case] = _interleaved(case, loads, args.rounds)
+    _summarize(results)
+
+
+@dataclass(frozen=True)
+class Case:
+    images: int  # per request
+    concurrency: int
+    batch: bool  # measured against the bare model, not the HTTP floor
+
+    @property
+    def label(self) -> str:
+        return f"{self.images} image{'s' * (self.images > 1)}, c={self.concurrency}"
+
+
+def _cases(args: argparse.Namespace) -> list[Case]:
+    single = [Case(1, concurrency, batch=False) for concurrency in args.concurrency]
+    batch = [Case(args.batch_images, c, batch=True) for c in args.batch_concurrency]
+    return single + batch
+
+
+def _interleaved(case: Case, loads: dict[str, Callable[[], dict]], rounds: int) -> dict:
+    """Each of `loads` measured once a round, one right after the other, the order turning
+    each round so that none is always first."""
+    names = list(loads)
+    results: dict[str, list[dict]] = {name: [] for name in names}
+    for number in range(rounds):
+        turn = number % len(names)
+        for name in names[turn:] + names[:turn]:
+            results[name].append(loads[name]())
+            _report(f"  {case.label:<16} round {number + 1}  {name:<7}", results[name][-1])
+    return results
 
 
 def wait_for_model_loads(url: str, processes: int) -> None:
@@ -126,42 +169,33 @@ def service_env(data_dir: Path) -> dict[str, str]:
     return {"DATA_DIR": str(data_dir), "START_WORKER": "false", "LOG_LEVEL": "WARNING"}
 
 
-def _measure_all(
-    url: str, bodies: dict[int, list[tuple[bytes, str]]], args: argparse.Namespace
-) -> dict[str, dict]:
-    """Single-image requests at each concurrency, then `--batch-images` per request at each
-    `--batch-concurrency`."""
-    results = {}
-    for concurrency in args.concurrency:
-        results[f"c={concurrency}"] = _load(url, bodies, 1, concurrency, args)
-        _report(f"  1 image,  c={concurrency:<3}", results[f"c={concurrency}"])
-    for concurrency in args.batch_concurrency:
-        key = f"batch c={concurrency}"
-        results[key] = _load(url, bodies, args.batch_images, concurrency, args)
-        _report(f"  {args.batch_images} images, c={concurrency:<3}", results[key])
-    return results
+def _summarize(results: dict[Case, dict[str, list[dict]]]) -> None:
+    print("\nagainst the goals (median of the rounds, their range in brackets):")
+    for case, runs in results.items():
+        if case.batch:
+            limit, unit, name = "bare", "images_per_second", "bare batched model's images/s"
+        else:
+            limit, unit, name = "floor", "requests_per_second", "HTTP floor's requests/s"
+        shares = [
+            service[unit] / limited[unit]
+            for service, limited in zip(runs["service"], runs[limit], strict=True)
+        ]
+        rate = _median_and_range([run[unit] for run in runs["service"]], "{:,.0f}")
+        p99 = _median_and_range([run["p99_ms"] for run in runs["service"]], "{:.1f}")
+        share = _median_and_range([100 * share for share in shares], "{:.0f}%")
+        unit_name = unit.replace("_per_second", "/s")
+        print(f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the {name}")
 
 
-def _summarize(service: dict, floor: dict, bare: list[float], args: argparse.Namespace) -> None:
-    print("\nagainst the goals:")
-    for concurrency in args.concurrency:
-        key = f"c={concurrency}"
-        share = service[key]["requests_per_second"] / floor[key]["requests_per_second"]
-        p99 = service[key]["p99_ms"]
-        print(f"  1 image, {key}: {share:.0%} of the HTTP floor's requests/s, p99 {p99:.1f} ms")
-    for concurrency in args.batch_concurrency:
-        images_per_second = service[f"batch c={concurrency}"]["images_per_second"]
-        low, high = sorted(images_per_second / limit for limit in bare)
-        shares = f"{100 * low:.0f}-{high:.0%}"
-        print(
-            f"  {args.batch_images} images per request, c={concurrency}: {shares} of the bare "
-            "batched model (measured before and after the servers)"
-        )
+def _median_and_range(values: list[float], form: str) -> str:
+    low, middle, high = min(values), statistics.median(values), max(values)
+    return f"{form.format(middle)} ({form.format(low)}-{form.format(high)})"
 
 
-def _load(url: str, bodies: dict, per_request: int, concurrency: int, args) -> dict:  # type: ignore[no-untyped-def]
-    requests = bodies[per_request]
-    return run_clients(url, requests, per_request, concurrency, args.seconds, args.client_processes)
+def _load(url: str, bodies: dict, case: Case, args: argparse.Namespace) -> dict:
+    return run_clients(
+        url, bodies[case.images], case.images, case.concurrency, args.seconds, args.client_processes
+    )
 
 
 def multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes, str]]:
@@ -179,28 +213,38 @@ def multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes,
 
 
 def _report(label: str, result: dict) -> None:
+    if "requests_per_second" not in result:  # the bare model
+        print(f"{label} {result['images_per_second']:30,.1f} images/s")
+        return
     rates = f"{result['requests_per_second']:8.1f} requests/s {result['images_per_second']:8.1f}"
     latency = f"p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms"
     client = f"clients used {result['client_cpus']:.2f} CPUs"
     failed = f"   {result['failures']} failed" if result["failures"] else ""
-    print(f"{label} {rates} images/s   {latency}   {client}{failed}")
+    print(f"{label} {rates} images/s   {latency}   {client}{failed}", flush=True)
 
 
-def _bare_model(model_path: str, images: list[bytes], batch: int, seconds: float) -> float:
+def bare_model_measurement(
+    model_path: str, images: list[bytes], batch: int
+) -> Callable[[float], dict]:
+    """A measurement of the compiled model called in-process, as the service calls it, on
+    batches of `batch` of the images: images/s over the seconds given."""
     import keras
 
     from app.inference import compile_forward
     from core.images import decode_rgb
 
-    model = keras.saving.load_model(model_path, compile=False)
-    forward = compile_forward(model)
+    forward = compile_forward(keras.saving.load_model(model_path, compile=False))
     pixels = np.stack([decode_rgb(data, (32, 32), 10**8) for data in images[:batch]])
     forward(pixels)
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        forward(pixels)
-        done += batch
-    return done / (time.perf_counter() - started)
+
+    def measure(seconds: float) -> dict:
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            forward(pixels)
+            done += batch
+        return {"images_per_second": done / (time.perf_counter() - started)}
+
+    return measure
 
 
 def _other_cpus() -> set[int]:
