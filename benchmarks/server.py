@@ -51,6 +51,32 @@ def child_pid(parent: int, marker: bytes) -> int:
     raise SystemExit(f"process {parent} has no child {marker!r}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) that process `pid` and its live descendants have used."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or _descends_from(int(entry.name), pid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        try:
+            pid = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            return False
+        if pid == ancestor:
+            return True
+    return False
+
+
 def _wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
