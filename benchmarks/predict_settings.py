@@ -1,19 +1,25 @@
 """Values of one setting compared on POST /predict, with the load benchmark's clients.
 
     python -m benchmarks.predict_settings --archive ../shared/datasets/cifar10-jpeg.tar.gz \\
-        --setting PREDICT_BATCHES_IN_FLIGHT=1,2 --images 32 --concurrency 8 16 --rounds 3
+        --setting PREDICT_BATCHES_IN_FLIGHT=1,2 --images 32 --concurrency 8 16 --rounds 5
 
-Starts the service (a seed_cnn, as `predict_load` does) once per value and round, the values
-alternating within each round, so that a slow spell of a shared machine does not fall on one
-value only. Prints images/s, p50/p99 latency and the server's CPU time per request for each run:
-the last moves less with a shared machine's speed than throughput does.
+Starts one service (a seed_cnn, as `predict_load` does) for each value, all at once, each idle
+while another is measured, and measures them in turn, round after round, the first in turn
+changing each round: a shared machine's speed drifts by half or more within minutes, so values
+are compared only between measurements seconds apart. Prints, for each measurement, images/s,
+p50/p99 latency, the server's CPU time per request (which moves less with the machine's speed
+than throughput does) and how idle the machine's CPUs were; then, for each value, the median
+of the rounds' images/s as a share of the first value's in the same round.
 """
 
 import argparse
 import gc
 import re
+import statistics
 import sys
 import tempfile
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -26,7 +32,7 @@ from benchmarks.predict_load import (
     service_env,
     wait_for_model_loads,
 )
-from benchmarks.server import cpu_seconds, running_server
+from benchmarks.server import cpu_seconds, idle_cpu_seconds, running_server
 from core.settings import Settings
 from tests.samples import save_untrained_model
 
@@ -37,39 +43,74 @@ def main() -> None:
     parser.add_argument("--setting", required=True, help="NAME=VALUE,VALUE,...")
     parser.add_argument("--images", type=int, default=1, help="images per request")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=8, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=4, help="per measurement")
     parser.add_argument(
         "--client-processes", type=int, default=1, help="spread the clients over processes"
     )
     args = parser.parse_args()
-    name, _, values = args.setting.partition("=")
+    name, _, listed = args.setting.partition("=")
+    values = listed.split(",")
 
     images = cifar_jpegs(args.archive, 256)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as servers:
         data_dir = Path(folder) / "var"
         save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES)
         bodies = multipart_bodies(images, args.images)
         gc.collect()
         gc.freeze()  # as predict_load does: Keras' objects would slow the clients' collections
-        for round_number in range(1, args.rounds + 1):
-            for value in values.split(","):
-                env = {**service_env(data_dir), name: value}
-                app = [sys.executable, "-m", "app"]
-                with running_server(app, env, "/readyz") as (url, server):
-                    wait_for_model_loads(url, int(env.get("API_PROCESSES", "1")))
-                    for concurrency in args.concurrency:
-                        served, cpu = predictions_served(url), cpu_seconds(server.pid)
-                        result = run_clients(url, bodies, args.images, concurrency, args.seconds)
-                        cpu = cpu_seconds(server.pid) - cpu
-                        cpu_ms = 1000 * cpu / (predictions_served(url) - served)
-                        print(
-                            f"round {round_number}  {name}={value:<6} {args.images} images, "
-                            f"c={concurrency:<3} {result['images_per_second']:8,.0f} images/s"
-                            f"   p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms"
-                            f"   server {cpu_ms:5.2f} CPU ms/request",
-                            flush=True,
-                        )
+        services = {}
+        for value in values:
+            env = {**service_env(data_dir), name: value}
+            app = [sys.executable, "-m", "app"]
+            services[value] = servers.enter_context(running_server(app, env, "/readyz"))
+            wait_for_model_loads(services[value][0], int(env.get("API_PROCESSES", "1")))
+        results: dict[tuple[str, int], list[dict]] = {}
+        for number in range(args.rounds):
+            turn = number % len(values)
+            for concurrency in args.concurrency:
+                for value in values[turn:] + values[:turn]:
+                    url, server = services[value]
+                    result = _measure(url, server.pid, bodies, concurrency, args)
+                    results.setdefault((value, concurrency), []).append(result)
+                    print(f"round {number + 1}  {name}={value:<6} c={concurrency:<3}", end=" ")
+                    print(_measured_line(result), flush=True)
+    _summarize(name, values, args.concurrency, results)
+
+
+def _measure(url: str, pid: int, bodies: list, concurrency: int, args: argparse.Namespace) -> dict:
+    """The clients' figures, and the server's CPU time per request and the CPUs left idle, over
+    the whole run, the clients' warm-up included (as in the server's own count)."""
+    served, cpu, idle = predictions_served(url), cpu_seconds(pid), idle_cpu_seconds()
+    started = time.monotonic()
+    result = run_clients(url, bodies, args.images, concurrency, args.seconds, args.client_processes)
+    elapsed = time.monotonic() - started
+    result["server_cpu_ms"] = 1000 * (cpu_seconds(pid) - cpu) / (predictions_served(url) - served)
+    result["idle_cpus"] = (idle_cpu_seconds() - idle) / elapsed
+    return result
+
+
+def _measured_line(result: dict) -> str:
+    return (
+        f"{result['images_per_second']:8,.0f} images/s   p50 {result['p50_ms']:6.1f} ms   "
+        f"p99 {result['p99_ms']:6.1f} ms   server {result['server_cpu_ms']:5.2f} CPU ms/request"
+        f"   {result['idle_cpus']:.2f} CPUs idle"
+    )
+
+
+def _summarize(name: str, values: list[str], concurrencies: list[int], results: dict) -> None:
+    print(f"\nimages/s as a share of {name}={values[0]}'s in the same round (median, range):")
+    for concurrency in concurrencies:
+        first = results[(values[0], concurrency)]
+        for value in values[1:]:
+            shares = [
+                100 * result["images_per_second"] / baseline["images_per_second"]
+                for result, baseline in zip(results[(value, concurrency)], first, strict=True)
+            ]
+            print(
+                f"  {name}={value}, c={concurrency}: {statistics.median(shares):.0f}% "
+                f"({min(shares):.0f}-{max(shares):.0f}%)"
+            )
 
 
 def predictions_served(url: str) -> float:

@@ -66,6 +66,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def idle_cpu_seconds() -> float:
+    """The time this machine's CPUs have been idle, added up over them (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")  # idle, iowait
+
+
 def _descends_from(pid: int, ancestor: int) -> bool:
     while pid > 1:
         try:
