@@ -40,29 +40,24 @@ def running_server(
 
 def child_pid(parent: int, marker: bytes) -> int:
     """The process started by `parent` whose command line contains `marker`."""
-    for entry in Path("/proc").iterdir():
+    for pid in _process_ids():
         try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
+            command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and marker in command:
-            return int(entry.name)
+        if _parent_of(pid) == parent and marker in command:
+            return pid
     raise SystemExit(f"process {parent} has no child {marker!r}")
 
 
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) that process `pid` and its live descendants have used."""
-    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or _descends_from(int(entry.name), pid):
-            total += (int(fields[11]) + int(fields[12])) / ticks
+    total = 0.0
+    for other in _process_ids():
+        if other == pid or _descends_from(other, pid):
+            fields = _stat_fields(other)
+            if fields:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -72,12 +67,26 @@ def idle_cpu_seconds() -> float:
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")  # idle, iowait
 
 
+def _process_ids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state first); empty once it has exited."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _parent_of(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else 0
+
+
 def _descends_from(pid: int, ancestor: int) -> bool:
     while pid > 1:
-        try:
-            pid = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            return False
+        pid = _parent_of(pid)
         if pid == ancestor:
             return True
     return False
