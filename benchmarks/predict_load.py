@@ -7,7 +7,8 @@ and sends single-image requests from concurrent clients (httpx, asyncio) at each
 requests of `--batch-images` images. In the same run it measures two limits on this machine: the
 HTTP floor (the same stack answering an upload with a constant, no model: benchmarks/http_floor.py)
 and the bare batched model (the compiled model called in-process on batches). Prints requests/s,
-images/s, p50/p99 latency and the CPU the clients used for each, then the ratios the goals name.
+images/s, p50/p99 latency, the CPU the clients used and the CPU the hypervisor took from this
+machine for other guests ("stolen") during each, then the ratios the goals name.
 
 Each case is measured in `--rounds` rounds, and in each round the service and its limits one
 right after the other, in turn first, with both servers up: a shared machine's speed drifts by
@@ -38,7 +39,7 @@ import httpx
 import numpy as np
 
 from benchmarks.load_clients import run_clients
-from benchmarks.server import running_server
+from benchmarks.server import cpus_while, running_server
 from core.settings import Settings
 from core.tensorflow_env import apply_tensorflow_defaults
 from tests.samples import save_untrained_model
@@ -116,7 +117,7 @@ def main() -> None:
                     "floor": lambda case=case: _load(floor_url, bodies, case, args),
                 }
                 if case.batch:
-                    loads["bare"] = lambda: bare_model(args.seconds)
+                    loads["bare"] = lambda: cpus_while(lambda: bare_model(args.seconds))
                 results[case] = _interleaved(case, loads, args.rounds)
     _summarize(results)
 
@@ -184,7 +185,12 @@ def _summarize(results: dict[Case, dict[str, list[dict]]]) -> None:
         p99 = _median_and_range([run["p99_ms"] for run in runs["service"]], "{:.1f}")
         share = _median_and_range([100 * share for share in shares], "{:.0f}%")
         unit_name = unit.replace("_per_second", "/s")
-        print(f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the {name}")
+        # A share is only as good as the two measurements' equal footing.
+        stolen = max(run["stolen_cpus"] for both in (runs["service"], runs[limit]) for run in both)
+        print(
+            f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the {name}; "
+            f"CPUs stolen up to {stolen:.2f}"
+        )
 
 
 def _median_and_range(values: list[float], form: str) -> str:
@@ -193,8 +199,15 @@ def _median_and_range(values: list[float], form: str) -> str:
 
 
 def _load(url: str, bodies: dict, case: Case, args: argparse.Namespace) -> dict:
-    return run_clients(
-        url, bodies[case.images], case.images, case.concurrency, args.seconds, args.client_processes
+    return cpus_while(
+        lambda: run_clients(
+            url,
+            bodies[case.images],
+            case.images,
+            case.concurrency,
+            args.seconds,
+            args.client_processes,
+        )
     )
 
 
@@ -213,14 +226,15 @@ def multipart_bodies(images: list[bytes], per_request: int) -> list[tuple[bytes,
 
 
 def _report(label: str, result: dict) -> None:
+    stolen = f"CPUs stolen {result['stolen_cpus']:.2f}"
     if "requests_per_second" not in result:  # the bare model
-        print(f"{label} {result['images_per_second']:30,.1f} images/s")
+        print(f"{label} {result['images_per_second']:30,.1f} images/s   {stolen}", flush=True)
         return
     rates = f"{result['requests_per_second']:8.1f} requests/s {result['images_per_second']:8.1f}"
     latency = f"p50 {result['p50_ms']:6.1f} ms   p99 {result['p99_ms']:6.1f} ms"
     client = f"clients used {result['client_cpus']:.2f} CPUs"
     failed = f"   {result['failures']} failed" if result["failures"] else ""
-    print(f"{label} {rates} images/s   {latency}   {client}{failed}", flush=True)
+    print(f"{label} {rates} images/s   {latency}   {client}   {stolen}{failed}", flush=True)
 
 
 def bare_model_measurement(

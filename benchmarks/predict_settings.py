@@ -8,7 +8,8 @@ while another is measured, and measures them in turn, round after round, the fir
 changing each round: a shared machine's speed drifts by half or more within minutes, so values
 are compared only between measurements seconds apart. Prints, for each measurement, images/s,
 p50/p99 latency, the server's CPU time per request (which moves less with the machine's speed
-than throughput does) and how idle the machine's CPUs were; then, for each value, the median
+than throughput does) and how much of the machine's CPUs were idle, and stolen by the
+hypervisor for other guests; then, for each value, the median
 of the rounds' images/s as a share of the first value's in the same round.
 """
 
@@ -18,7 +19,6 @@ import re
 import statistics
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from benchmarks.predict_load import (
     service_env,
     wait_for_model_loads,
 )
-from benchmarks.server import cpu_seconds, idle_cpu_seconds, running_server
+from benchmarks.server import cpu_seconds, cpus_while, running_server
 from core.settings import Settings
 from tests.samples import save_untrained_model
 
@@ -79,14 +79,15 @@ def main() -> None:
 
 
 def _measure(url: str, pid: int, bodies: list, concurrency: int, args: argparse.Namespace) -> dict:
-    """The clients' figures, and the server's CPU time per request and the CPUs left idle, over
-    the whole run, the clients' warm-up included (as in the server's own count)."""
-    served, cpu, idle = predictions_served(url), cpu_seconds(pid), idle_cpu_seconds()
-    started = time.monotonic()
-    result = run_clients(url, bodies, args.images, concurrency, args.seconds, args.client_processes)
-    elapsed = time.monotonic() - started
+    """The clients' figures, and the server's CPU time per request and the CPUs left idle and
+    stolen, over the whole run, the clients' warm-up included (as in the server's own count)."""
+    served, cpu = predictions_served(url), cpu_seconds(pid)
+    result = cpus_while(
+        lambda: run_clients(
+            url, bodies, args.images, concurrency, args.seconds, args.client_processes
+        )
+    )
     result["server_cpu_ms"] = 1000 * (cpu_seconds(pid) - cpu) / (predictions_served(url) - served)
-    result["idle_cpus"] = (idle_cpu_seconds() - idle) / elapsed
     return result
 
 
@@ -94,7 +95,7 @@ def _measured_line(result: dict) -> str:
     return (
         f"{result['images_per_second']:8,.0f} images/s   p50 {result['p50_ms']:6.1f} ms   "
         f"p99 {result['p99_ms']:6.1f} ms   server {result['server_cpu_ms']:5.2f} CPU ms/request"
-        f"   {result['idle_cpus']:.2f} CPUs idle"
+        f"   CPUs idle {result['idle_cpus']:.2f}, stolen {result['stolen_cpus']:.2f}"
     )
 
 

@@ -5,7 +5,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,10 +61,21 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def idle_cpu_seconds() -> float:
-    """The time this machine's CPUs have been idle, added up over them (/proc/stat)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")  # idle, iowait
+def machine_cpu_seconds() -> dict[str, float]:
+    """The time this machine's CPUs have been idle, and stolen (taken by the hypervisor for
+    other guests, which on a shared VM moves throughput more than anything we change), added up
+    over the CPUs (/proc/stat)."""
+    fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {"idle": (fields[3] + fields[4]) / ticks, "stolen": fields[7] / ticks}
+
+
+def cpus_while(measure: Callable[[], dict]) -> dict:
+    """`measure()`'s result, with the CPUs left idle and stolen, on average, while it ran."""
+    before, started = machine_cpu_seconds(), time.monotonic()
+    result = measure()
+    after, elapsed = machine_cpu_seconds(), time.monotonic() - started
+    return {**result, **{f"{kind}_cpus": (after[kind] - before[kind]) / elapsed for kind in after}}
 
 
 def _process_ids() -> list[int]:
