@@ -138,6 +138,11 @@ class Case:
     batch: bool  # measured against the bare model, not the HTTP floor
 
     @property
+    def limit(self) -> str:
+        """What the service's figure is a share of, in the goals."""
+        return "bare" if self.batch else "floor"
+
+    @property
     def label(self) -> str:
         return f"{self.images} image{'s' * (self.images > 1)}, c={self.concurrency}"
 
@@ -153,7 +158,8 @@ def _interleaved(
 ) -> dict:
     """Each of `loads` measured once a round, one right after the other, the order turning
     each round so that none is always first. A round in which the hypervisor took more than
-    `--max-stolen` CPUs during any of them is measured again, up to `AGAIN` times."""
+    `--max-stolen` CPUs while the service or its limit was measured is measured again, up to
+    `AGAIN` times."""
     names = list(loads)
     results: dict[str, list[dict]] = {name: [] for name in names}
     for number in range(args.rounds):
@@ -163,7 +169,7 @@ def _interleaved(
             for name in names[turn:] + names[:turn]:
                 measured[name] = loads[name]()
                 _report(f"  {case.label:<16} round {number + 1}  {name:<7}", measured[name])
-            stolen = max(result["stolen_cpus"] for result in measured.values())
+            stolen = max(measured[name]["stolen_cpus"] for name in ("service", case.limit))
             if stolen <= args.max_stolen or attempt == AGAIN:
                 break
             print(f"  {case.label:<16} round {number + 1}  again: {stolen:.2f} CPUs were stolen")
@@ -194,19 +200,19 @@ def _summarize(results: dict[Case, dict[str, list[dict]]]) -> None:
     print("\nagainst the goals (median of the rounds, their range in brackets):")
     for case, runs in results.items():
         if case.batch:
-            limit, unit, name = "bare", "images_per_second", "bare batched model's images/s"
+            unit, name = "images_per_second", "bare batched model's images/s"
         else:
-            limit, unit, name = "floor", "requests_per_second", "HTTP floor's requests/s"
+            unit, name = "requests_per_second", "HTTP floor's requests/s"
         shares = [
             service[unit] / limited[unit]
-            for service, limited in zip(runs["service"], runs[limit], strict=True)
+            for service, limited in zip(runs["service"], runs[case.limit], strict=True)
         ]
         rate = _median_and_range([run[unit] for run in runs["service"]], "{:,.0f}")
         p99 = _median_and_range([run["p99_ms"] for run in runs["service"]], "{:.1f}")
         share = _median_and_range([100 * share for share in shares], "{:.0f}%")
         unit_name = unit.replace("_per_second", "/s")
         # A share is only as good as the two measurements' equal footing.
-        stolen = max(run["stolen_cpus"] for both in (runs["service"], runs[limit]) for run in both)
+        stolen = max(run["stolen_cpus"] for side in ("service", case.limit) for run in runs[side])
         print(
             f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the {name}; "
             f"CPUs stolen up to {stolen:.2f}"
