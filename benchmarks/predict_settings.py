@@ -8,9 +8,9 @@ while another is measured, and measures them in turn, round after round, the fir
 changing each round: a shared machine's speed drifts by half or more within minutes, so values
 are compared only between measurements seconds apart. Prints, for each measurement, images/s,
 p50/p99 latency, the server's CPU time per request (which moves less with the machine's speed
-than throughput does) and how much of the machine's CPUs were idle, and stolen by the
-hypervisor for other guests; then, for each value, the median
-of the rounds' images/s as a share of the first value's in the same round.
+than throughput does), and the machine's CPUs left idle and stolen (taken by the hypervisor for
+other guests); then, for each value, the median of the rounds' images/s as a share of the first
+value's in the same round.
 """
 
 import argparse
