@@ -45,6 +45,7 @@ from core.settings import Settings
 from core.tensorflow_env import apply_tensorflow_defaults
 from tests.samples import save_untrained_model
 
+LIMIT_NAMES = {"floor": "HTTP floor", "bare": "bare batched model"}
 AGAIN = 2  # times a round is measured again while too much CPU is stolen
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -143,6 +144,11 @@ class Case:
         return "bare" if self.batch else "floor"
 
     @property
+    def unit(self) -> str:
+        """The figure the share is taken of."""
+        return "images_per_second" if self.batch else "requests_per_second"
+
+    @property
     def label(self) -> str:
         return f"{self.images} image{'s' * (self.images > 1)}, c={self.concurrency}"
 
@@ -163,10 +169,9 @@ def _interleaved(
     names = list(loads)
     results: dict[str, list[dict]] = {name: [] for name in names}
     for number in range(args.rounds):
-        turn = number % len(names)
         for attempt in range(AGAIN + 1):
             measured = {}
-            for name in names[turn:] + names[:turn]:
+            for name in in_turn(names, number):
                 measured[name] = loads[name]()
                 _report(f"  {case.label:<16} round {number + 1}  {name:<7}", measured[name])
             stolen = max(measured[name]["stolen_cpus"] for name in ("service", case.limit))
@@ -176,6 +181,12 @@ def _interleaved(
         for name, result in measured.items():
             results[name].append(result)
     return results
+
+
+def in_turn(items: list[str], round_number: int) -> list[str]:
+    """`items` in the order of round `round_number` (from 0): each round a different one first."""
+    turn = round_number % len(items)
+    return items[turn:] + items[:turn]
 
 
 def wait_for_model_loads(url: str, processes: int) -> None:
@@ -199,10 +210,7 @@ def service_env(data_dir: Path) -> dict[str, str]:
 def _summarize(results: dict[Case, dict[str, list[dict]]]) -> None:
     print("\nagainst the goals (median of the rounds, their range in brackets):")
     for case, runs in results.items():
-        if case.batch:
-            unit, name = "images_per_second", "bare batched model's images/s"
-        else:
-            unit, name = "requests_per_second", "HTTP floor's requests/s"
+        unit = case.unit
         shares = [
             service[unit] / limited[unit]
             for service, limited in zip(runs["service"], runs[case.limit], strict=True)
@@ -214,7 +222,8 @@ def _summarize(results: dict[Case, dict[str, list[dict]]]) -> None:
         # A share is only as good as the two measurements' equal footing.
         stolen = max(run["stolen_cpus"] for side in ("service", case.limit) for run in runs[side])
         print(
-            f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the {name}; "
+            f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the "
+            f"{LIMIT_NAMES[case.limit]}'s {unit_name}; "
             f"CPUs stolen up to {stolen:.2f}"
         )
 

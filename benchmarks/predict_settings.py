@@ -28,6 +28,7 @@ from benchmarks.load_clients import run_clients
 from benchmarks.predict_load import (
     CLASSES,
     cifar_jpegs,
+    in_turn,
     multipart_bodies,
     service_env,
     wait_for_model_loads,
@@ -67,9 +68,8 @@ def main() -> None:
             wait_for_model_loads(services[value][0], int(env.get("API_PROCESSES", "1")))
         results: dict[tuple[str, int], list[dict]] = {}
         for number in range(args.rounds):
-            turn = number % len(values)
             for concurrency in args.concurrency:
-                for value in values[turn:] + values[:turn]:
+                for value in in_turn(values, number):
                     url, server = services[value]
                     result = _measure(url, server.pid, bodies, concurrency, args)
                     results.setdefault((value, concurrency), []).append(result)

@@ -52,13 +52,19 @@ def child_pid(parent: int, marker: bytes) -> int:
 
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) that process `pid` and its live descendants have used."""
-    total = 0.0
-    for other in _process_ids():
-        if other == pid or _descends_from(other, pid):
-            fields = _stat_fields(other)
-            if fields:
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    stats = {other: fields for other in _process_ids() if (fields := _stat_fields(other))}
+
+    def in_tree(other: int) -> bool:
+        while other in stats:
+            if other == pid:
+                return True
+            other = int(stats[other][1])  # its parent
+        return False
+
+    ticks = sum(
+        int(fields[11]) + int(fields[12]) for other, fields in stats.items() if in_tree(other)
+    )
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def machine_cpu_seconds() -> dict[str, float]:
@@ -93,14 +99,6 @@ def _stat_fields(pid: int) -> list[str]:
 def _parent_of(pid: int) -> int:
     fields = _stat_fields(pid)
     return int(fields[1]) if fields else 0
-
-
-def _descends_from(pid: int, ancestor: int) -> bool:
-    while pid > 1:
-        pid = _parent_of(pid)
-        if pid == ancestor:
-            return True
-    return False
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
