@@ -56,10 +56,11 @@ def _tensorflow_call(model: Any) -> Callable[[np.ndarray], Any]:
     concrete: dict[tuple[int, ...], Callable[[Any], Any]] = {}
 
     def call(pixels: np.ndarray) -> Any:
-        shape = pixels.shape
-        if shape not in concrete:
-            concrete[shape] = function.get_concrete_function(tf.TensorSpec(shape, tf.uint8))
-        return concrete[shape](tf.constant(pixels)).numpy()
+        traced = concrete.get(pixels.shape)
+        if traced is None:
+            spec = tf.TensorSpec(pixels.shape, pixels.dtype)
+            traced = concrete[pixels.shape] = function.get_concrete_function(spec)
+        return traced(tf.constant(pixels)).numpy()
 
     return call
 
