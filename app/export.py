@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.predictor import load_keras_model
 from core.errors import ModelUnavailableError
+from core.settings import Settings
 from core.tables import TrainedModel
 
 log = logging.getLogger("app.export")
@@ -28,7 +29,7 @@ SAVED_MODEL_ARCHIVE = "saved_model.tar.gz"
 SERVING_VERSION = "1"
 CLASS_NAMES_FILE = "assets.extra/class_names.txt"  # TensorFlow Serving ignores assets.extra
 
-ArchiveWriter = Callable[[TrainedModel, Path], None]
+ArchiveWriter = Callable[[TrainedModel, Path, Settings], None]
 
 
 class ExportFormat(StrEnum):
@@ -36,7 +37,8 @@ class ExportFormat(StrEnum):
 
 
 class ModelExporter:
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._building: dict[tuple[str, ExportFormat], asyncio.Lock] = {}
 
     async def archive(self, record: TrainedModel, export_format: ExportFormat) -> Path:
@@ -49,14 +51,16 @@ class ModelExporter:
         key = (record.id, export_format)
         async with self._building.setdefault(key, asyncio.Lock()):
             if not archive.is_file():
-                await run_in_threadpool(_build_or_explain, write, record, archive)
+                await run_in_threadpool(_build_or_explain, write, record, archive, self._settings)
         self._building.pop(key, None)
         return archive
 
 
-def _build_or_explain(write: ArchiveWriter, record: TrainedModel, archive: Path) -> None:
+def _build_or_explain(
+    write: ArchiveWriter, record: TrainedModel, archive: Path, settings: Settings
+) -> None:
     try:
-        write(record, archive)
+        write(record, archive, settings)
     except ImportError as error:
         raise ModelUnavailableError(
             f"Exporting a SavedModel needs TensorFlow, which this server lacks ({error})."
@@ -68,13 +72,14 @@ def _build_or_explain(write: ArchiveWriter, record: TrainedModel, archive: Path)
         ) from error
 
 
-def write_saved_model_archive(record: TrainedModel, archive: Path) -> None:
+def write_saved_model_archive(record: TrainedModel, archive: Path, settings: Settings) -> None:
     """Write `<model id>/1/` (a SavedModel, in TensorFlow Serving's layout) into a `.tar.gz`,
     under a temporary name in the same folder, then rename it into place: a reader never sees
     a partial archive."""
     with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".export-") as staging:
         version = Path(staging) / record.id / SERVING_VERSION
-        export_saved_model(load_keras_model(record.path), tuple(record.input_shape), version)
+        model = load_keras_model(record.path, settings)
+        export_saved_model(model, tuple(record.input_shape), version)
         _write_class_names(version / CLASS_NAMES_FILE, record.class_names)
         partial = Path(staging) / archive.name
         with tarfile.open(partial, "w:gz") as tar:

@@ -223,20 +223,23 @@ class Predictor:
             raise
 
     def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Any]:
-        model = load_keras_model(record.path)
+        model = load_keras_model(record.path, self._settings)
         forward = compile_forward(model)
         warm_up(forward, tuple(record.input_shape), self._settings.predict_max_batch)
         return model, forward
 
 
-def load_keras_model(path: str) -> Any:
-    """A saved `.keras` model (uncompiled), with the project's custom layers registered."""
+def load_keras_model(path: str, settings: Settings) -> Any:
+    """A saved `.keras` model (uncompiled), with the project's custom layers registered, in a
+    process whose TensorFlow is set up for serving."""
     import keras
 
     import models.layers  # noqa: F401  registers the custom layers saved models use
+    from app.tensorflow_threads import size_thread_pools_for_serving
     from core.gpu_memory import enable_gpu_memory_growth
 
     enable_gpu_memory_growth()
+    size_thread_pools_for_serving(settings)
     # safe_mode refuses models that carry arbitrary code (Lambda layers).
     return keras.saving.load_model(path, compile=False, safe_mode=True)
 

@@ -47,7 +47,7 @@ class Services:
                 on_load=metrics.model_load.observe,
                 on_batch=metrics.batch_size.observe,
             ),
-            exporter=ModelExporter(),
+            exporter=ModelExporter(settings),
             supervisor=(
                 WorkerSupervisor(settings)
                 if settings.start_worker and not worker_supervised_by_parent()

@@ -6,7 +6,8 @@ Saves a seed_cnn (weights do not change its speed) as the service's model, start
 and sends single-image requests from concurrent clients (httpx, asyncio) at each concurrency, then
 requests of `--batch-images` images. In the same run it measures two limits on this machine: the
 HTTP floor (the same stack answering an upload with a constant, no model: benchmarks/http_floor.py)
-and the bare batched model (the compiled model called in-process on batches). Prints requests/s,
+and the bare batched model (benchmarks/bare_model.py: the compiled model called in-process on
+batches, by one loop, and by one single-threaded loop per CPU at once). Prints requests/s,
 images/s, p50/p99 latency, the CPU the clients used and the CPU the hypervisor took from this
 machine for other guests ("stolen") during each, then the ratios the goals name.
 
@@ -39,13 +40,19 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from benchmarks.bare_model import one_caller, parallel_callers
 from benchmarks.load_clients import run_clients
 from benchmarks.server import cpus_while, running_server
+from core.images import decode_rgb
 from core.settings import Settings
 from core.tensorflow_env import apply_tensorflow_defaults
 from tests.samples import save_untrained_model
 
-LIMIT_NAMES = {"floor": "HTTP floor", "bare": "bare batched model"}
+LIMIT_NAMES = {
+    "floor": "HTTP floor",
+    "bare": "bare batched model",
+    "parallel": "bare model with one single-threaded loop per CPU",
+}
 AGAIN = 2  # times a round is measured again while too much CPU is stolen
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -86,7 +93,7 @@ def main() -> None:
         "compete for the same cores",
     )
     args = parser.parse_args()
-    apply_tensorflow_defaults()  # the bare model runs in this process, as the service runs it
+    apply_tensorflow_defaults()  # the one-loop bare model runs in this process
     if args.pin:
         os.sched_setaffinity(0, {0})
 
@@ -96,7 +103,9 @@ def main() -> None:
         data_dir = Path(folder) / "var"
         model_path = save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES).path
         bodies = {size: multipart_bodies(images, size) for size in (1, args.batch_images)}
-        bare_model = bare_model_measurement(model_path, images, args.batch_images)
+        batch = images[: args.batch_images]
+        pixels = np.stack([decode_rgb(data, (32, 32), 10**8) for data in batch])
+        bare_model = one_caller(model_path, pixels)
         # Keras (imported to save the model) left millions of objects in this process; the
         # collector's full passes over them paused the clients for 100-300 ms, which showed up
         # as the server's latency. Frozen, collections skip them.
@@ -110,10 +119,11 @@ def main() -> None:
         app = [sys.executable, "-m", "app"]
         floor = [sys.executable, "-m", "uvicorn", "benchmarks.http_floor:app", "--port", "{port}"]
         floor += ["--log-level", "warning", "--workers", str(args.api_processes)]
-        # Both up at once, each idle while the other is measured.
+        # All up at once, each idle while another is measured.
         with (
             running_server(app, env, "/readyz", server_cpus) as (service_url, _),
             running_server(floor, {}, "/docs", server_cpus) as (floor_url, _),
+            parallel_callers(model_path, pixels, os.cpu_count() or 1) as parallel_bare_model,
         ):
             wait_for_model_loads(service_url, args.api_processes)
             print(
@@ -128,6 +138,9 @@ def main() -> None:
                 }
                 if case.batch:
                     loads["bare"] = lambda: cpus_while(lambda: bare_model(args.seconds))
+                    loads["parallel"] = lambda: cpus_while(
+                        lambda: parallel_bare_model(args.seconds)
+                    )
                 results[case] = _interleaved(case, loads, args)
     _summarize(results)
 
@@ -139,9 +152,9 @@ class Case:
     batch: bool  # measured against the bare model, not the HTTP floor
 
     @property
-    def limit(self) -> str:
-        """What the service's figure is a share of, in the goals."""
-        return "bare" if self.batch else "floor"
+    def limits(self) -> tuple[str, ...]:
+        """What the service's figure is a share of: in the goals, the first."""
+        return ("bare", "parallel") if self.batch else ("floor",)
 
     @property
     def unit(self) -> str:
@@ -174,7 +187,7 @@ def _interleaved(
             for name in in_turn(names, number):
                 measured[name] = loads[name]()
                 _report(f"  {case.label:<16} round {number + 1}  {name:<7}", measured[name])
-            stolen = max(measured[name]["stolen_cpus"] for name in ("service", case.limit))
+            stolen = max(measured[name]["stolen_cpus"] for name in ("service", *case.limits))
             if stolen <= args.max_stolen or attempt == AGAIN:
                 break
             print(f"  {case.label:<16} round {number + 1}  again: {stolen:.2f} CPUs were stolen")
@@ -211,19 +224,23 @@ def _summarize(results: dict[Case, dict[str, list[dict]]]) -> None:
     print("\nagainst the goals (median of the rounds, their range in brackets):")
     for case, runs in results.items():
         unit = case.unit
-        shares = [
-            service[unit] / limited[unit]
-            for service, limited in zip(runs["service"], runs[case.limit], strict=True)
-        ]
+        unit_name = unit.replace("_per_second", "/s")
         rate = _median_and_range([run[unit] for run in runs["service"]], "{:,.0f}")
         p99 = _median_and_range([run["p99_ms"] for run in runs["service"]], "{:.1f}")
-        share = _median_and_range([100 * share for share in shares], "{:.0f}%")
-        unit_name = unit.replace("_per_second", "/s")
-        # A share is only as good as the two measurements' equal footing.
-        stolen = max(run["stolen_cpus"] for side in ("service", case.limit) for run in runs[side])
+        shares = []
+        for limit in case.limits:
+            share = _median_and_range(
+                [
+                    100 * service[unit] / limited[unit]
+                    for service, limited in zip(runs["service"], runs[limit], strict=True)
+                ],
+                "{:.0f}%",
+            )
+            shares.append(f"{share} of the {LIMIT_NAMES[limit]}'s {unit_name}")
+        # A share is only as good as the measurements' equal footing.
+        stolen = max(run["stolen_cpus"] for side in ("service", *case.limits) for run in runs[side])
         print(
-            f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {share} of the "
-            f"{LIMIT_NAMES[case.limit]}'s {unit_name}; "
+            f"  {case.label}: {rate} {unit_name}, p99 {p99} ms; {'; '.join(shares)}; "
             f"CPUs stolen up to {stolen:.2f}"
         )
 
@@ -270,30 +287,6 @@ def _report(label: str, result: dict) -> None:
     client = f"clients used {result['client_cpus']:.2f} CPUs"
     failed = f"   {result['failures']} failed" if result["failures"] else ""
     print(f"{label} {rates} images/s   {latency}   {client}   {stolen}{failed}", flush=True)
-
-
-def bare_model_measurement(
-    model_path: str, images: list[bytes], batch: int
-) -> Callable[[float], dict]:
-    """A measurement of the compiled model called in-process, as the service calls it, on
-    batches of `batch` of the images: images/s over the seconds given."""
-    import keras
-
-    from app.inference import compile_forward
-    from core.images import decode_rgb
-
-    forward = compile_forward(keras.saving.load_model(model_path, compile=False))
-    pixels = np.stack([decode_rgb(data, (32, 32), 10**8) for data in images[:batch]])
-    forward(pixels)
-
-    def measure(seconds: float) -> dict:
-        done, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            forward(pixels)
-            done += batch
-        return {"images_per_second": done / (time.perf_counter() - started)}
-
-    return measure
 
 
 def _other_cpus() -> set[int]:

@@ -119,6 +119,21 @@ class Settings(BaseSettings):
         description="Threads that decode uploaded images; default: 2 (1 on a machine with one "
         "CPU).",
     )
+    predict_intra_op_threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="TensorFlow's threads for the work within one operation, in each serving "
+        "process; default: the CPUs shared out among the batches in flight, on a machine "
+        "without a GPU (TensorFlow's own choice with one).",
+    )
+    predict_inter_op_threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="TensorFlow's threads for running operations side by side, in each serving "
+        "process; default: 1 on a machine without a GPU (TensorFlow's own choice with one).",
+    )
     model_poll_seconds: float = Field(
         2.0, gt=0, description="How often the app looks for a newer model to load in advance."
     )

@@ -104,9 +104,9 @@ def test_export_is_built_once_then_served_from_the_models_folder(
     file_name, write = ARCHIVES[ExportFormat.SAVED_MODEL]
     builds = []
 
-    def counted_write(record, archive):  # type: ignore[no-untyped-def]
+    def counted_write(record, archive, settings):  # type: ignore[no-untyped-def]
         builds.append(record.id)
-        write(record, archive)
+        write(record, archive, settings)
 
     monkeypatch.setitem(ARCHIVES, ExportFormat.SAVED_MODEL, (file_name, counted_write))
     url = f"/models/{model.id}/export"
