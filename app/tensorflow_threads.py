@@ -3,8 +3,8 @@ runs its first operation, for the life of the process, so they are set before a 
 
 Its own choice, a thread per core in each pool, suits one large computation. A serving process
 runs small batches beside its event loop and decoders: on a 2-core CPU, with one thread in each
-pool, requests took 10-30% less of the server's CPU time and were answered faster (README,
-"Predictions under load").
+pool, requests took a tenth to a third less of the server's CPU time and were answered faster
+(README, "Predictions under load").
 """
 
 import logging
@@ -24,8 +24,9 @@ class ThreadPools:
 
 def serving_thread_pools(settings: Settings, cpus: int, has_gpu: bool) -> ThreadPools:
     """The pools the settings name. Otherwise, without a GPU, each batch in flight gets its share
-    of the CPUs within an operation, and operations run one after another; with a GPU, whose
-    speed was measured with TensorFlow's own choice, TensorFlow chooses."""
+    of the CPUs within an operation, and operations run one after another. With a GPU, where
+    the model's work is not on these threads and other sizes were not measured, TensorFlow
+    chooses."""
     intra_op = settings.predict_intra_op_threads
     inter_op = settings.predict_inter_op_threads
     if not has_gpu:
