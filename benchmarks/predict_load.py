@@ -123,7 +123,8 @@ def main() -> None:
         with (
             running_server(app, env, "/readyz", server_cpus) as (service_url, _),
             running_server(floor, {}, "/docs", server_cpus) as (floor_url, _),
-            parallel_callers(model_path, pixels, os.cpu_count() or 1) as parallel_bare_model,
+            # A loop per CPU this process may use (one, with --pin, as for the one-loop model).
+            parallel_callers(model_path, pixels, len(os.sched_getaffinity(0))) as parallel_bare,
         ):
             wait_for_model_loads(service_url, args.api_processes)
             print(
@@ -138,9 +139,7 @@ def main() -> None:
                 }
                 if case.batch:
                     loads["bare"] = lambda: cpus_while(lambda: bare_model(args.seconds))
-                    loads["parallel"] = lambda: cpus_while(
-                        lambda: parallel_bare_model(args.seconds)
-                    )
+                    loads["parallel"] = lambda: cpus_while(lambda: parallel_bare(args.seconds))
                 results[case] = _interleaved(case, loads, args)
     _summarize(results)
 
