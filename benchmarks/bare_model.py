@@ -98,17 +98,14 @@ def _measurement(
 def _serve_measurements(model_path: str, pixels_path: str, callers: int) -> None:
     """The child of `parallel_callers`: one measurement per line of seconds read, until stdin
     closes."""
+    from app.tensorflow_threads import size_thread_pools_for_serving
+    from core.settings import Settings
     from core.tensorflow_env import apply_tensorflow_defaults
 
     apply_tensorflow_defaults()
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        # One thread within each operation; as many operations at once as there are loops.
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(callers)
+    # One thread within each operation; as many operations at once as there are loops.
+    pools = {"predict_intra_op_threads": 1, "predict_inter_op_threads": callers}
+    size_thread_pools_for_serving(Settings(_env_file=None, **pools))
     pixels = np.load(pixels_path)
     measure = _measurement(_compiled(model_path, pixels), pixels, callers)
     print("ready", flush=True)
