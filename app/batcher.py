@@ -152,7 +152,10 @@ class MicroBatcher:
 
     def _take_batch(self) -> list[_Pending]:
         batch, size = [], 0
-        while self._waiting and size + len(self._waiting[0].pixels) <= self._max_batch:
+        # The first one always: a request larger than a batch runs as one of its own.
+        while self._waiting and (
+            not batch or size + len(self._waiting[0].pixels) <= self._max_batch
+        ):
             pending = self._waiting.popleft()
             batch.append(pending)
             size += len(pending.pixels)

@@ -57,6 +57,19 @@ def test_a_batch_never_grows_past_the_maximum():
     assert max(calls) == 6  # two requests of 3; a third would make 9, over the maximum
 
 
+def test_a_request_larger_than_a_batch_runs_as_one_of_its_own():
+    calls: list[int] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_identity_forward(calls), window_seconds=0, max_batch=2)
+        answer = await asyncio.wait_for(batcher.submit(_images(0, 3)), timeout=30)
+        await batcher.close()
+        return answer
+
+    assert asyncio.run(scenario())[:, 0].tolist() == [0, 1, 2]
+    assert calls == [3]
+
+
 def test_a_failing_batch_fails_its_requests_and_the_next_batch_runs():
     def flaky(pixels: np.ndarray) -> np.ndarray:
         if pixels[0, 0, 0, 0] == 0:

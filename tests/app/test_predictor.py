@@ -58,9 +58,9 @@ def test_images_decode_on_as_many_threads_as_the_settings_say(settings, configur
 
 
 def _cifar_uploads(count: int) -> list[Upload]:
-    return [
-        Upload(f"{i}.jpg", data) for i, data in enumerate(cifar_samples()["test"]["cat"][:count])
-    ]
+    cats = cifar_samples()["train"]["cat"] + cifar_samples()["test"]["cat"]
+    assert len(cats) >= count
+    return [Upload(f"{i}.jpg", data) for i, data in enumerate(cats[:count])]
 
 
 def _jpeg(width: int, height: int) -> bytes:
@@ -77,14 +77,16 @@ def test_only_a_few_small_plain_jpegs_are_decoded_on_the_event_loop():
     assert decodes_quickly(_cifar_uploads(1))
     assert decodes_quickly(_cifar_uploads(fits))
     assert not decodes_quickly(_cifar_uploads(fits + 1))
-    assert not decodes_quickly([Upload("big.jpg", _jpeg(80, 80))])
+    assert decodes_quickly([Upload("photo.jpg", _jpeg(160, 120))])
+    assert not decodes_quickly([Upload("big.jpg", _jpeg(300, 300))])
     assert not decodes_quickly([*_cifar_uploads(1), Upload("small.png", png.getvalue())])
 
 
 def test_an_image_gets_the_same_answer_whether_decoded_on_the_event_loop_or_in_a_thread(settings):
     record = save_untrained_model(settings, ["cat", "ship"])
     predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
-    alone, crowded = _cifar_uploads(1), _cifar_uploads(LOOP_DECODE_PIXELS // (32 * 32) + 1)
+    alone = _cifar_uploads(1)
+    crowded = [*alone, Upload("big.jpg", _jpeg(300, 300))]
     assert decodes_quickly(alone) and not decodes_quickly(crowded)
 
     async def scenario() -> tuple[list, list]:
