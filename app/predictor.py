@@ -54,7 +54,7 @@ class Upload:
 # Images this small are decoded on the event loop: a 32x32 JPEG takes 15-20 µs there, while the
 # trip to a decode thread and back costs the request 100 µs or more, and the decoders, taking the
 # GIL back after each image, kept the model's threads waiting for it (on the 2-core CPU, 32-image
-# requests got 10-14 % more images/s decoded on the loop). These bounds (a full batch of
+# requests got 8-20 % more images/s decoded on the loop, in two runs). These bounds (a full batch of
 # CIFAR-sized images, about 1 ms of decoding) keep any upload from holding the loop for long:
 # larger ones go to the threads.
 LOOP_DECODE_PIXELS = 64 * 32 * 32
