@@ -6,31 +6,26 @@ Keras (and so TensorFlow) is imported when the first model loads, not when the a
 import asyncio
 import gc
 import logging
-import os
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from app.batcher import BatcherClosed, MicroBatcher
+from app.decoding import ImageDecoder, Upload
 from app.inference import compile_forward, warm_up
-from core.errors import InvalidInputError, ModelUnavailableError, UnsupportedMediaError
-from core.images import decode_rgb, plain_jpeg_pixels
+from core.errors import ModelUnavailableError
 from core.model_store import ModelStore
 from core.settings import Settings
 from core.tables import TrainedModel
 
 log = logging.getLogger("app.predictor")
-
-# Decoders release the GIL, but the Python around each image needs it back, so more threads
-# only fight over it: on a 16-core GPU machine, 2 answered 32-image requests 25-39 % faster
-# than 16 (or 4), single images alike.
-DEFAULT_DECODE_THREADS = 2
 
 
 @dataclass
@@ -43,36 +38,6 @@ class LoadedModel:
     def image_size(self) -> tuple[int, int]:
         height, width, _ = self.record.input_shape
         return height, width
-
-
-@dataclass
-class Upload:
-    filename: str | None
-    data: bytes
-
-
-# Images this small are decoded on the event loop: a 32x32 JPEG takes 15-20 µs there, while the
-# trip to a decode thread and back costs the request 100 µs or more, and the decoders, taking the
-# GIL back after each image, kept the model's threads waiting for it (on the 2-core CPU, 32-image
-# requests got 8-20 % more images/s decoded on the loop, in two runs). These bounds (a full batch of
-# CIFAR-sized images, about 1 ms of decoding) keep any upload from holding the loop for long:
-# larger ones go to the threads.
-LOOP_DECODE_PIXELS = 64 * 32 * 32
-LOOP_DECODE_BYTES = 128 * 1024
-
-
-def decodes_quickly(uploads: list[Upload]) -> bool:
-    """Whether the images are plain JPEGs small enough, all together, to decode on the event
-    loop (sized by their headers, before decoding)."""
-    if sum(len(upload.data) for upload in uploads) > LOOP_DECODE_BYTES:
-        return False
-    pixels = 0
-    for upload in uploads:
-        count = plain_jpeg_pixels(upload.data)
-        if count is None:
-            return False
-        pixels += count
-    return pixels <= LOOP_DECODE_PIXELS
 
 
 class Predictor:
@@ -90,29 +55,25 @@ class Predictor:
         self._cache: OrderedDict[str, LoadedModel] = OrderedDict()
         self._loading: dict[str, asyncio.Lock] = {}
         self._newest_id: str | None = None  # the default model, once loaded
-        self._failed: set[str] = set()  # newest models that failed to load in the background
-        # A plain executor costs about a third of AnyIO's thread pool per trip, and every
-        # request makes one.
-        self.decode_threads = settings.predict_decode_threads or min(
-            DEFAULT_DECODE_THREADS, os.cpu_count() or 1
-        )
-        self._decoder = ThreadPoolExecutor(self.decode_threads, thread_name_prefix="decode")
+        # Newest models that failed to load in the background, and why.
+        self._failed: dict[str, str] = {}
+        self._one_load_at_a_time = asyncio.Lock()
+        self._decoder = ImageDecoder(settings)
+
+    @property
+    def decode_threads(self) -> int:
+        return self._decoder.threads
 
     async def predict(
-        self, uploads: list[Upload], model_id: str | None, top_k: int
+        self, uploads: list[Upload], model_id: str | None, top_k: int, client: Hashable = None
     ) -> tuple[TrainedModel, list[list[dict]]]:
         """The `top_k` classes of each image (`Prediction`s, as dicts: this is the hot path),
-        from one batched call into the model."""
+        from one batched call into the model; `client` is whom decoding is shared among."""
         loaded = self._loaded_for(model_id)
         if loaded is None:
             loaded = await self.load(await run_in_threadpool(self._record, model_id))
         record = loaded.record
-        if decodes_quickly(uploads):
-            pixels = self._decode_all(uploads, loaded.image_size)
-        else:  # one trip to the thread pool per request, whatever the number of images
-            pixels = await asyncio.get_running_loop().run_in_executor(
-                self._decoder, self._decode_all, uploads, loaded.image_size
-            )
+        pixels = await self._decoder.decode(uploads, loaded.image_size, client)
         try:
             probabilities = await loaded.batcher.submit(pixels)
         except BatcherClosed:  # unloaded meanwhile: load it again
@@ -138,31 +99,33 @@ class Predictor:
             return cached
         async with self._loading.setdefault(record.id, asyncio.Lock()):
             if record.id not in self._cache:
-                started = time.monotonic()
-                try:
-                    model, forward = await asyncio.to_thread(self._load_and_warm_up, record)
-                except Exception as error:
-                    log.exception("model failed to load", extra={"model_id": record.id})
-                    raise ModelUnavailableError(
-                        f"Model {record.id!r} could not be loaded: {error}"
-                    ) from error
-                batcher = MicroBatcher(
-                    forward,
-                    self._settings.predict_batch_window_ms / 1000,
-                    self._settings.predict_max_batch,
-                    self._on_batch,
-                    self._settings.predict_batches_in_flight,
-                )
-                self._cache[record.id] = LoadedModel(record, model, batcher)
-                seconds = time.monotonic() - started
-                log.info("model loaded", extra={"model_id": record.id, "seconds": seconds})
-                if self._on_load is not None:
-                    self._on_load(seconds)
-                await self._evict_beyond(self._settings.model_cache_size)
-                # After eviction, so that an evicted model is collected rather than frozen.
-                await asyncio.to_thread(_freeze_long_lived_objects)
+                # One load at a time: each holds the GIL for most of a second, and requests for
+                # the models already loaded must go on meanwhile.
+                async with self._one_load_at_a_time:
+                    await self._load_into_cache(record)
         self._loading.pop(record.id, None)
         return self._cache[record.id]
+
+    async def _load_into_cache(self, record: TrainedModel) -> None:
+        started = time.monotonic()
+        try:
+            model, forward = await asyncio.to_thread(self._load_and_warm_up, record)
+        except Exception as error:
+            log.exception("model failed to load", extra={"model_id": record.id})
+            raise ModelUnavailableError(_why_it_failed_to_load(record)) from error
+        batcher = MicroBatcher(
+            forward,
+            self._settings.predict_batch_window_ms / 1000,
+            self._settings.predict_max_batch,
+            self._on_batch,
+            self._settings.predict_batches_in_flight,
+        )
+        self._cache[record.id] = LoadedModel(record, model, batcher)
+        seconds = time.monotonic() - started
+        log.info("model loaded", extra={"model_id": record.id, "seconds": seconds})
+        if self._on_load is not None:
+            self._on_load(seconds)
+        await self._evict_beyond(self._settings.model_cache_size, keep=record.id)
 
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._cache
@@ -175,7 +138,7 @@ class Predictor:
 
     async def load_newest(self) -> None:
         """Load the newest model if it is not loaded; a model that failed is tried once only,
-        and requests for it will say why."""
+        and readiness and requests for it say why."""
         try:
             newest = await run_in_threadpool(self._models.find_newest_model)
             if (
@@ -183,46 +146,46 @@ class Predictor:
                 and newest.id not in self._failed
                 and not self.is_loaded(newest.id)
             ):
-                self._failed.add(newest.id)
-                await self.load(newest)
-                self._failed.discard(newest.id)
+                try:
+                    await self.load(newest)
+                except ModelUnavailableError as error:
+                    self._failed[newest.id] = error.message
             self._newest_id = newest.id if newest is not None else None
         except Exception:
             log.warning("could not look for or load the newest model", exc_info=True)
+
+    def load_failure(self, model_id: str) -> str | None:
+        """Why the newest model, tried in the background, could not be loaded; None if it
+        was not tried or loaded."""
+        return self._failed.get(model_id)
 
     async def forget(self, model_id: str) -> None:
         """Drop a deleted model from memory."""
         if self._newest_id == model_id:
             self._newest_id = None
-        loaded = self._cache.pop(model_id, None)
-        if loaded is not None:
-            await loaded.batcher.close()
-            del loaded
-            await asyncio.to_thread(_freeze_long_lived_objects)  # and the model is collected
+        if model_id in self._cache:
+            await self._unload(model_id)
 
     async def close(self) -> None:
-        await self._evict_beyond(0)
-        self._decoder.shutdown(wait=False)
+        while self._cache:
+            await self._unload(next(iter(self._cache)))
+        self._decoder.close()
 
-    async def _evict_beyond(self, size: int) -> None:
-        while len(self._cache) > size:
-            _, evicted = self._cache.popitem(last=False)
-            await evicted.batcher.close()
+    async def _evict_beyond(self, size: int, keep: str) -> None:
+        """Unload the least recently used models beyond `size`, but never the default model
+        (whose requests would wait for it to load again) or `keep`, the one just loaded."""
+        evictable = [id_ for id_ in self._cache if id_ not in (self._newest_id, keep)]
+        for model_id in evictable[: max(0, len(self._cache) - size)]:
+            await self._unload(model_id)
+
+    async def _unload(self, model_id: str) -> None:
+        await self._cache.pop(model_id).batcher.close()
+        # Collected now rather than at some later full collection, as a model's memory is
+        # large: only what was not frozen at import is walked, a millisecond or two.
+        gc.collect()
 
     def _record(self, model_id: str | None) -> TrainedModel:
         return self._models.get_model(model_id) if model_id else self._models.newest_model()
-
-    def _decode_all(self, uploads: list[Upload], size: tuple[int, int]) -> np.ndarray:
-        return np.stack([self._decode(upload, size) for upload in uploads])
-
-    def _decode(self, upload: Upload, size: tuple[int, int]) -> np.ndarray:
-        try:
-            return decode_rgb(upload.data, size, self._settings.max_image_pixels)
-        except (InvalidInputError, UnsupportedMediaError) as error:
-            if upload.filename:
-                error.message = f"{upload.filename}: {error.message}"
-                error.args = (error.message,)
-            raise
 
     def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Any]:
         model = load_keras_model(record.path, self._settings)
@@ -242,18 +205,36 @@ def load_keras_model(path: str, settings: Settings) -> Any:
 
     enable_gpu_memory_growth()
     size_thread_pools_for_serving(settings)
+    _freeze_imported_objects()
     # safe_mode refuses models that carry arbitrary code (Lambda layers).
     return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
-def _freeze_long_lived_objects() -> None:
-    """Keras, TensorFlow and the loaded models hold millions of objects that live on. Each full
-    collection walked them all, pausing every request for 100-300 ms (seen under load on 2
-    cores); frozen, collections skip them. Everything is looked at once more first, so that
-    garbage, an unloaded model's included, is collected rather than frozen."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+def _why_it_failed_to_load(record: TrainedModel) -> str:
+    """The reason, in words that name the model but not the server's files (the log has the
+    error itself)."""
+    problem = (
+        "is damaged or is not a Keras model this server can read"
+        if Path(record.path).is_file()
+        else "is missing"
+    )
+    return (
+        f"Model {record.id!r} could not be loaded: its file {problem}. Train it again, or "
+        "delete it."
+    )
+
+
+_imports_frozen = threading.Lock()  # taken by the first freeze, and never given back
+
+
+def _freeze_imported_objects() -> None:
+    """Keras and TensorFlow hold hundreds of thousands of objects that live as long as the
+    process; each full collection walked them all, pausing every request for 100-400 ms.
+    Frozen once, after their import and before any model loads, collections skip them, while
+    models, which may be unloaded, stay collectable."""
+    if _imports_frozen.acquire(blocking=False):
+        gc.collect()
+        gc.freeze()
 
 
 def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict]]:

@@ -7,8 +7,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
+from app.decoding import Upload
 from app.multipart_form import read_form
-from app.predictor import Upload
 from core.errors import UnsupportedMediaError
 from core.schemas import TopK
 

@@ -46,9 +46,28 @@ def decode_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np
     The first frame of an animation is used, EXIF orientation is applied, and grayscale,
     palette, alpha and CMYK images are converted to RGB.
     """
-    rgb = _plain_jpeg_rgb(data, max_pixels)
-    if rgb is None:
-        return _pillow_rgb(data, size, max_pixels)
+    rgb = decode_plain_jpeg(data, size, max_pixels)
+    return _pillow_rgb(data, size, max_pixels) if rgb is None else rgb
+
+
+def decode_plain_jpeg(
+    data: bytes, size: tuple[int, int] | None, max_pixels: int
+) -> np.ndarray | None:
+    """`decode_rgb` for a plain colour or grayscale JPEG, decoded by libjpeg-turbo straight into
+    an array; None, without trying Pillow, for anything else or anything that decoder refuses.
+
+    Pillow decodes with the same library and settings, pixel for pixel the same, but its
+    per-image overhead makes a 32x32 JPEG cost about 10 times as much, as much as the model's
+    own work on it. Left to Pillow: other formats, EXIF (which may rotate), CMYK, oversized
+    images and broken files (Pillow then says why).
+    """
+    pixels = plain_jpeg_pixels(data)
+    if pixels is None or pixels > max_pixels:
+        return None
+    try:
+        rgb = simplejpeg.decode_jpeg(data, colorspace="RGB")
+    except ValueError:
+        return None
     if size is not None and rgb.shape[:2] != size:
         return np.asarray(_resized(Image.fromarray(rgb), size))
     return rgb
@@ -64,23 +83,6 @@ def plain_jpeg_pixels(data: bytes) -> int | None:
     except ValueError:
         return None
     return height * width if colourspace in ("YCbCr", "Gray") else None
-
-
-def _plain_jpeg_rgb(data: bytes, max_pixels: int) -> np.ndarray | None:
-    """A plain colour or grayscale JPEG decoded by libjpeg-turbo straight into an array.
-
-    Pillow decodes with the same library and settings, pixel for pixel the same, but its
-    per-image overhead makes a 32x32 JPEG cost about 10 times as much, as much as the model's
-    own work on it. None for what is left to Pillow: other formats, EXIF (which may rotate),
-    CMYK, oversized images and anything this decoder refuses (Pillow then says why).
-    """
-    pixels = plain_jpeg_pixels(data)
-    if pixels is None or pixels > max_pixels:
-        return None
-    try:
-        return simplejpeg.decode_jpeg(data, colorspace="RGB")
-    except ValueError:
-        return None
 
 
 def _pillow_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np.ndarray:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         40_000_000, gt=0, description="Largest image (width x height) the service decodes."
     )
+    max_predict_pixels: int = Field(
+        25_000_000,
+        gt=0,
+        description="Most pixels (width x height) the images of one prediction request may have "
+        "in all, so each one too; MAX_IMAGE_PIXELS also applies.",
+    )
     max_archive_files: int = Field(
         1_000_000, gt=0, description="Most files a dataset archive may hold."
     )

@@ -4,6 +4,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from app.auth import bearer_scheme
+from app.clients import client_identity
 from app.services import Services
 from app.uploads import OPENAPI_PARAMETERS, OPENAPI_REQUEST_BODY, read_prediction_request
 from core.schemas import PredictionPublic
@@ -30,7 +31,9 @@ async def create_prediction(request: Request) -> Response:
     # The hot path: no parameters of its own for FastAPI to resolve (see app/uploads.py).
     services: Services = request.app.state.services
     read = await read_prediction_request(request, services.settings.predict_max_batch)
-    record, predictions = await services.predictor.predict(read.uploads, read.model, read.top_k)
+    record, predictions = await services.predictor.predict(
+        read.uploads, read.model, read.top_k, client_identity(request)
+    )
     results = [
         {"filename": upload.filename, "predictions": image}
         for upload, image in zip(read.uploads, predictions, strict=True)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.predictor import LOOP_DECODE_PIXELS, Predictor, Upload, decodes_quickly
+from app.decoding import LOOP_DECODE_PIXELS, Upload, decodes_quickly
+from app.predictor import Predictor
 from core.db import create_session_factory
 from core.model_store import ModelStore
 from tests.samples import cifar_samples, save_untrained_model

@@ -1,0 +1,257 @@
+"""Hostile-load benchmark: ordinary clients predict CIFAR-10 JPEGs while a few hostile clients
+send uploads that are cheap to send and expensive to decode.
+
+    python -m benchmarks.hostile_load --archive ../shared/datasets/cifar10-jpeg.tar.gz
+
+Starts `python -m app` (no worker) serving an untrained seed_cnn, then measures, in rounds, the
+ordinary clients' latency (single-image requests, one connection each) and `/healthz`'s (one
+prober, a request every 20 ms), first calm, then with `--hostile` clients cycling through the
+hostile kinds (tests/hostile_images.py: a progressive JPEG of ten thousand scans, a JPEG padded
+with thousands of header segments, blank images of 5000x5000 pixels in six formats, 64 large
+PNGs in one request, and a PNG header claiming 100,000 x 100,000 pixels). The hostile clients
+run in a process of their own, so that their event loop does not delay the ordinary clients'.
+
+Prints each phase's figures, what the hostile requests were answered, and the goals: ordinary p99
+under attack at most 3 times its calm value, `/healthz` p99 under 100 ms, no 5xx.
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from benchmarks.predict_load import CLASSES, cifar_jpegs, service_env, wait_for_model_loads
+from benchmarks.server import running_server
+from core.settings import Settings
+from tests.hostile_images import (
+    blank,
+    png_claiming,
+    progressive_scan_flood,
+    segment_padded_jpeg,
+)
+from tests.samples import save_untrained_model
+
+PROBE_INTERVAL_SECONDS = 0.02
+WARM_UP_SECONDS = 1.0
+
+
+def hostile_bodies() -> dict[str, tuple[bytes, str]]:
+    """Each hostile kind's request body, encoded once."""
+    files = {
+        "progressive scan flood": [progressive_scan_flood()],
+        "segment-padded JPEG": [segment_padded_jpeg()],
+        **{f"blank {kind} 5000x5000": [blank(5000, kind)] for kind in ("PNG", "WEBP", "GIF")},
+        **{f"blank {kind} 5000x5000": [blank(5000, kind)] for kind in ("TIFF", "PJPEG")},
+        "64 blank PNGs 1000x1000": [blank(1000, "PNG")] * 64,
+        "PNG claiming 1e10 pixels": [png_claiming(100_000, 100_000)],
+    }
+    bodies = {}
+    for kind, images in files.items():
+        fields = [
+            ("file", (f"{n}.img", data, "application/octet-stream"))
+            for n, data in enumerate(images)
+        ]
+        request = httpx.Request("POST", "http://service/predict", files=fields)
+        bodies[kind] = (request.read(), request.headers["content-type"])
+    return bodies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archive", type=Path, required=True, help="CIFAR-10 JPEG archive")
+    parser.add_argument("--seconds", type=float, default=10, help="per phase")
+    parser.add_argument("--rounds", type=int, default=2, help="calm and attacked phases each")
+    parser.add_argument("--ordinary", type=int, default=4, help="ordinary clients")
+    parser.add_argument("--hostile", type=int, default=4, help="hostile clients")
+    args = parser.parse_args()
+
+    images = cifar_jpegs(args.archive, 256)
+    ordinary_bodies = [_single_image_body(data) for data in images]
+    print(f"{len(images)} CIFAR-10 test JPEGs; making the hostile files", flush=True)
+    bodies = hostile_bodies()
+    for kind, (body, _) in bodies.items():
+        print(f"  {kind:<28} {len(body) / 1024:9.1f} KiB request")
+    context = multiprocessing.get_context("spawn")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        ProcessPoolExecutor(1, mp_context=context) as attackers,
+    ):
+        data_dir = Path(folder) / "var"
+        save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES)
+        app = [sys.executable, "-m", "app"]
+        with running_server(app, service_env(data_dir), "/readyz") as (url, _):
+            wait_for_model_loads(url, 1)
+            phases: dict[str, list[dict]] = {"calm": [], "attacked": []}
+            for number in range(args.rounds):
+                for phase in ("calm", "attacked") if number % 2 == 0 else ("attacked", "calm"):
+                    hostile = None
+                    if phase == "attacked":
+                        hostile = attackers.submit(
+                            _attack, url, bodies, args.hostile, args.seconds + 2 * WARM_UP_SECONDS
+                        )
+                        time.sleep(WARM_UP_SECONDS)
+                    result = asyncio.run(_measure(url, ordinary_bodies, args))
+                    if hostile is not None:
+                        result["hostile"] = hostile.result()
+                    phases[phase].append(result)
+                    _report(f"round {number + 1} {phase:<8}", result)
+    _summarize(phases)
+
+
+def _single_image_body(data: bytes) -> tuple[bytes, str]:
+    request = httpx.Request(
+        "POST", "http://service/predict", files=[("file", ("cifar.jpg", data, "image/jpeg"))]
+    )
+    return request.read(), request.headers["content-type"]
+
+
+async def _measure(url: str, bodies: list[tuple[bytes, str]], args: argparse.Namespace) -> dict:
+    """The ordinary clients' and the prober's latencies and statuses over `--seconds`, after a
+    warm-up."""
+    latencies: list[float] = []
+    probes: list[float] = []
+    statuses: Counter[int] = Counter()
+    measuring = False
+    stop = time.perf_counter() + WARM_UP_SECONDS + args.seconds
+
+    async def ordinary(client: httpx.AsyncClient, offset: int) -> None:
+        i = offset
+        while time.perf_counter() < stop:
+            body, content_type = bodies[i % len(bodies)]
+            started = time.perf_counter()
+            response = await client.post(
+                "/predict", content=body, headers={"content-type": content_type}
+            )
+            if measuring:
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] += 1
+            i += 1
+
+    async def prober(client: httpx.AsyncClient) -> None:
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            response = await client.get("/healthz")
+            if measuring:
+                probes.append(time.perf_counter() - started)
+                statuses[response.status_code] += response.status_code != 200
+            await asyncio.sleep(max(0.0, PROBE_INTERVAL_SECONDS - (time.perf_counter() - started)))
+
+    async def start_measuring() -> None:
+        nonlocal measuring
+        await asyncio.sleep(WARM_UP_SECONDS)
+        measuring = True
+
+    clients = [_client(url) for _ in range(args.ordinary + 1)]
+    await asyncio.gather(
+        start_measuring(),
+        prober(clients[0]),
+        *(ordinary(client, 37 * k) for k, client in enumerate(clients[1:])),
+    )
+    for client in clients:
+        await client.aclose()
+    return {
+        "requests_per_second": len(latencies) / args.seconds,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+        "health_p50_ms": 1000 * statistics.median(probes),
+        "health_p99_ms": 1000 * float(np.percentile(probes, 99)),
+        "statuses": dict(statuses),
+    }
+
+
+def _attack(url: str, bodies: dict[str, tuple[bytes, str]], clients: int, seconds: float) -> dict:
+    """In the hostile clients' process: each client sends the kinds in turn, from a different
+    one, until `seconds` have passed; what each kind was answered, and how fast."""
+    return asyncio.run(_attack_async(url, bodies, clients, seconds))
+
+
+async def _attack_async(
+    url: str, bodies: dict[str, tuple[bytes, str]], clients: int, seconds: float
+) -> dict:
+    kinds = list(bodies)
+    answers: dict[str, Counter[int]] = {kind: Counter() for kind in kinds}
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    stop = time.perf_counter() + seconds
+
+    async def attacker(client: httpx.AsyncClient, offset: int) -> None:
+        i = offset
+        while time.perf_counter() < stop:
+            kind = kinds[i % len(kinds)]
+            body, content_type = bodies[kind]
+            started = time.perf_counter()
+            try:
+                response = await client.post(
+                    "/predict", content=body, headers={"content-type": content_type}
+                )
+                answers[kind][response.status_code] += 1
+            except httpx.TransportError:
+                answers[kind][0] += 1  # the connection failed: counted as status 0
+            times[kind].append(time.perf_counter() - started)
+            i += 1
+
+    hostile_clients = [_client(url) for _ in range(clients)]
+    await asyncio.gather(*(attacker(client, k) for k, client in enumerate(hostile_clients)))
+    for client in hostile_clients:
+        await client.aclose()
+    return {
+        kind: {"answers": dict(answers[kind]), "median_ms": 1000 * statistics.median(times[kind])}
+        for kind in kinds
+        if times[kind]
+    }
+
+
+def _client(url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, timeout=120, limits=httpx.Limits(max_connections=1))
+
+
+def _report(label: str, result: dict) -> None:
+    print(
+        f"{label} ordinary {result['requests_per_second']:7.1f} requests/s "
+        f"p50 {result['p50_ms']:6.1f} ms p99 {result['p99_ms']:7.1f} ms; "
+        f"/healthz p50 {result['health_p50_ms']:6.1f} ms p99 {result['health_p99_ms']:7.1f} ms; "
+        f"statuses {result['statuses']}",
+        flush=True,
+    )
+    for kind, seen in result.get("hostile", {}).items():
+        print(
+            f"    hostile {kind:<28} answered {seen['answers']}, median {seen['median_ms']:.0f} ms"
+        )
+
+
+def _summarize(phases: dict[str, list[dict]]) -> None:
+    calm_p99 = statistics.median(run["p99_ms"] for run in phases["calm"])
+    attacked_p99 = statistics.median(run["p99_ms"] for run in phases["attacked"])
+    health_p99 = max(run["health_p99_ms"] for run in phases["attacked"])
+    server_errors = sum(
+        count
+        for run in phases["calm"] + phases["attacked"]
+        for status, count in run["statuses"].items()
+        if status >= 500
+    ) + sum(
+        count
+        for run in phases["attacked"]
+        for seen in run["hostile"].values()
+        for status, count in seen["answers"].items()
+        if status >= 500 or status == 0
+    )
+    ratio = attacked_p99 / calm_p99
+    print("\nagainst the goals (medians of the rounds; /healthz: the worst round):")
+    print(
+        f"  ordinary p99: calm {calm_p99:.1f} ms, attacked {attacked_p99:.1f} ms: "
+        f"{ratio:.2f} times (goal: at most 3)"
+    )
+    print(f"  /healthz p99 under attack: {health_p99:.1f} ms (goal: under 100 ms)")
+    print(f"  5xx answers and failed connections: {server_errors} (goal: none)")
+
+
+if __name__ == "__main__":
+    main()
