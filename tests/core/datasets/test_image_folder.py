@@ -6,7 +6,7 @@ from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.errors import InvalidInputError, UnsupportedMediaError
 
-LIMITS = ArchiveLimits(max_files=10_000, max_unpacked_bytes=100_000_000)
+LIMITS = ArchiveLimits(max_files=10_000, max_unpacked_bytes=100_000_000, max_file_bytes=10**7)
 
 
 def _import(path, image_size=None):

@@ -1,0 +1,75 @@
+"""Uploads that would cost the service far more than they are worth, and class names that would
+be misread later, are refused by POST /datasets with a 422 that says why, and nothing is kept."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.hostile_archives import tar_with_zeros, zip_with_zeros
+from tests.samples import cifar_samples
+
+FILE_LIMIT = 1 << 20
+
+
+@pytest.fixture
+def limited_client(settings):
+    """The app with a small per-file limit, so a hostile member stays cheap to make."""
+    limited = settings.model_copy(update={"max_archive_file_bytes": FILE_LIMIT})
+    with TestClient(create_app(limited)) as test_client:
+        yield test_client
+
+
+def _upload(client, archive: Path, **fields: str):
+    return client.post(
+        "/datasets", files={"file": (archive.name, archive.read_bytes())}, data=fields
+    )
+
+
+def _nothing_kept(client, settings) -> bool:
+    uploaded = [d for d in client.get("/datasets").json()["data"] if d["kind"] != "builtin"]
+    datasets_dir = settings.datasets_dir
+    return not uploaded and (not datasets_dir.exists() or not any(datasets_dir.iterdir()))
+
+
+def _jpeg() -> bytes:
+    return cifar_samples()["train"]["cat"][0]
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
+def test_member_over_the_file_limit_is_refused_by_name_and_limit(
+    limited_client, settings, tmp_path, suffix
+):
+    write = tar_with_zeros if suffix == ".tar.gz" else zip_with_zeros
+    # A real image first: the huge member is what stops the upload, not a lack of images.
+    archive = write(
+        tmp_path / f"huge{suffix}",
+        "train/ship/huge.jpg",
+        16 * FILE_LIMIT,
+        before={"train/cat/0.jpg": _jpeg()},
+    )
+
+    response = _upload(limited_client, archive)
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "train/ship/huge.jpg" in detail
+    assert "MAX_ARCHIVE_FILE_BYTES" in detail and f"{FILE_LIMIT} bytes" in detail
+    assert _nothing_kept(limited_client, settings)
+
+
+def test_zip_member_compressed_with_bzip2_is_refused(client, settings, tmp_path):
+    archive = zip_with_zeros(
+        tmp_path / "a.zip",
+        "train/ship/0.jpg",
+        1000,
+        zipfile.ZIP_BZIP2,
+        before={"train/cat/0.jpg": _jpeg()},
+    )
+
+    response = _upload(client, archive)
+
+    assert response.status_code == 422
+    assert any("train/ship/0.jpg: compressed with bzip2" in e for e in response.json()["errors"])
