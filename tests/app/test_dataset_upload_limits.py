@@ -38,6 +38,47 @@ def _jpeg() -> bytes:
     return cifar_samples()["train"]["cat"][0]
 
 
+def test_image_size_over_the_side_limit_is_refused_naming_the_setting(
+    client, settings, make_archive
+):
+    # A usable archive: without the limit, it would be stored at 7000x16 pixels per image.
+    archive = make_archive(["cat", "ship"], train_per_class=1, test_per_class=1)
+
+    response = _upload(client, archive, image_size="7000x16")
+    wide = _upload(client, archive, image_size="16x513")
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "image_size" in detail and "MAX_DATASET_IMAGE_SIDE" in detail and "512" in detail
+    assert wide.status_code == 422 and "MAX_DATASET_IMAGE_SIDE" in wide.json()["detail"]
+    assert _nothing_kept(client, settings)
+
+
+def test_image_size_over_the_pixel_limit_is_refused_naming_the_setting(settings, make_archive):
+    roomy_sides = settings.model_copy(
+        update={"max_dataset_image_side": 4000, "max_image_pixels": 1_000_000}
+    )
+    archive = make_archive(["cat", "ship"], train_per_class=1, test_per_class=1)
+
+    with TestClient(create_app(roomy_sides)) as client:
+        response = _upload(client, archive, image_size="2000x1000")
+
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert "image_size" in detail and "MAX_IMAGE_PIXELS" in detail and "1000000" in detail
+        assert _nothing_kept(client, roomy_sides)
+
+
+def test_image_size_is_refused_before_the_upload_is_read(client, settings, tmp_path):
+    # Not an archive at all: only a refusal that comes before reading it answers 422, not 415.
+    not_an_archive = tmp_path / "x.tar.gz"
+    not_an_archive.write_bytes(b"not an archive")
+
+    response = _upload(client, not_an_archive, image_size="7000")
+
+    assert response.status_code == 422 and "MAX_DATASET_IMAGE_SIDE" in response.json()["detail"]
+
+
 @pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
 def test_member_over_the_file_limit_is_refused_by_name_and_limit(
     limited_client, settings, tmp_path, suffix
