@@ -12,6 +12,7 @@ import numpy as np
 
 from core.datasets.archives import ArchiveLimits, iter_archive_files
 from core.datasets.arrays import DatasetArrays
+from core.datasets.class_names import class_name_problems
 from core.errors import InvalidInputError, ServiceError
 from core.images import decode_rgb, open_image
 
@@ -125,7 +126,7 @@ def _layout_problems(images: dict[str, dict[str, list[np.ndarray]]]) -> list[str
         problems.append(f"Only one class ({', '.join(train_classes)}): at least 2 are needed.")
     for class_name in sorted(set(images["test"]) - train_classes):
         problems.append(f"test/{class_name}: a class with no training images")
-    return problems
+    return problems + class_name_problems(sorted(train_classes | set(images["test"])))
 
 
 def _to_arrays(images: dict[str, dict[str, list[np.ndarray]]]) -> ImportedDataset:

@@ -114,3 +114,38 @@ def test_zip_member_compressed_with_bzip2_is_refused(client, settings, tmp_path)
 
     assert response.status_code == 422
     assert any("train/ship/0.jpg: compressed with bzip2" in e for e in response.json()["errors"])
+
+
+def test_class_names_that_could_be_misread_are_refused_each_with_its_reason(
+    client, settings, make_archive
+):
+    bad = {
+        "two\nlines": "control",
+        "bell\x07": "control",
+        " leading": "whitespace",
+        "trailing ": "whitespace",
+        "x" * 101: "100 characters",
+    }
+    extra = {f"train/{name}/0.jpg": _jpeg() for name in bad}
+    archive = make_archive(["cat", "ship"], train_per_class=2, test_per_class=0, extra=extra)
+
+    response = _upload(client, archive)
+
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    for name, reason in bad.items():
+        listed = [e for e in errors if e.startswith(f"class {name[:100]!r}")]
+        assert len(listed) == 1 and reason in listed[0], (name, errors)
+    assert not any("'cat'" in e or "'ship'" in e for e in errors)
+    assert _nothing_kept(client, settings)
+
+
+def test_class_names_in_any_script_are_accepted(client, make_archive):
+    names = ["猫", "café", "x" * 100, "with inner spaces"]
+    extra = {f"train/{name}/{i}.jpg": _jpeg() for name in names for i in range(5)}
+    archive = make_archive(["cat"], train_per_class=5, test_per_class=0, extra=extra)
+
+    response = _upload(client, archive)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["class_names"] == sorted(["cat", *names])
