@@ -6,6 +6,7 @@ TensorFlow is imported when the first export is built, not when the app starts.
 """
 
 import asyncio
+import json
 import logging
 import os
 import tarfile
@@ -27,7 +28,7 @@ log = logging.getLogger("app.export")
 SAVED_MODEL_ARCHIVE = "saved_model.tar.gz"
 # TensorFlow Serving serves the numbered versions it finds under its model_base_path.
 SERVING_VERSION = "1"
-CLASS_NAMES_FILE = "assets.extra/class_names.txt"  # TensorFlow Serving ignores assets.extra
+CLASS_NAMES_FILE = "assets.extra/class_names.json"  # TensorFlow Serving ignores assets.extra
 
 ArchiveWriter = Callable[[TrainedModel, Path, Settings], None]
 
@@ -117,6 +118,8 @@ ARCHIVES: dict[ExportFormat, tuple[str, ArchiveWriter]] = {
 
 
 def _write_class_names(path: Path, class_names: list[str]) -> None:
-    """One per line, in `class_index` order: what the signature's indices mean."""
+    """A JSON array in `class_index` order: what the signature's indices mean. Not one name per
+    line: a model from a dataset uploaded before names were checked may hold a newline in one,
+    which would move every later name onto the wrong index."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{name}\n" for name in class_names))
+    path.write_text(json.dumps(class_names, ensure_ascii=False), encoding="utf-8")

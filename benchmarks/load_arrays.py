@@ -13,7 +13,7 @@ def load_arrays(archive: Path, cache: Path | None) -> DatasetArrays:
     if cache.exists():
         return DatasetArrays.load(cache)
     imported = import_image_folder_archive(
-        archive, ArchiveLimits(10_000_000, 2**40), max_pixels=10**8, max_side=512
+        archive, ArchiveLimits(10_000_000, 2**40, 2**30), max_pixels=10**8, max_side=512
     )
     # In a read-only folder the archive is simply decoded again next time.
     with contextlib.suppress(OSError):

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     max_archive_unpacked_bytes: int = Field(
         8192 * MiB, gt=0, description="Most bytes a dataset archive may unpack to."
     )
+    # Each entry is held in memory whole while it is decoded; an image worth training on (sized
+    # down to MAX_DATASET_IMAGE_SIDE anyway) takes a few MiB at most, so 64 MiB leaves room.
+    max_archive_file_bytes: int = Field(
+        64 * MiB,
+        gt=0,
+        description="Largest file a dataset archive may hold, unpacked, in bytes; larger "
+        "entries are refused unread.",
+    )
     max_dataset_image_side: int = Field(
         512, gt=0, description="Largest side, in pixels, that dataset images are resized to."
     )

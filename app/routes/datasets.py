@@ -10,13 +10,15 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Limit, Offset, ServicesDep
+from core.datasets.image_folder import check_image_size
 from core.datasets.registration import register_dataset_archive
 from core.errors import InvalidInputError
 from core.schemas import DatasetPublic, DatasetsPublic
+from core.settings import Settings
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
-IMAGE_SIZE = re.compile(r"^\s*(\d{1,4})\s*(?:[xX]\s*(\d{1,4}))?\s*$")
+IMAGE_SIZE = re.compile(r"^\s*(\d{1,9})\s*(?:[xX]\s*(\d{1,9}))?\s*$")
 
 
 @router.post("", status_code=201)
@@ -26,12 +28,16 @@ async def create_dataset(
     name: Annotated[str | None, Form(max_length=200)] = None,
     image_size: Annotated[
         str | None,
-        Form(description="`HxW` or `N` pixels; default: the first image's size, capped."),
+        Form(
+            description="`HxW` or `N` pixels, sides up to MAX_DATASET_IMAGE_SIDE; default: the "
+            "first image's size, capped."
+        ),
     ] = None,
 ) -> DatasetPublic:
     """Upload, validate and decode an image-folder archive."""
-    size = _parse_image_size(image_size)
     settings = services.settings
+    # Refused before the upload is even staged: the size decides what decoding will cost.
+    size = _parse_image_size(image_size, settings)
     staging = settings.data_dir / "uploads"
     staging.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=staging, delete=False) as target:
@@ -69,14 +75,16 @@ def read_dataset(dataset_id: str, services: ServicesDep) -> DatasetPublic:
     return DatasetPublic.model_validate(services.datasets.get_dataset(dataset_id))
 
 
-def _parse_image_size(text: str | None) -> tuple[int, int] | None:
+def _parse_image_size(text: str | None, settings: Settings) -> tuple[int, int] | None:
     if not text:
         return None
     match = IMAGE_SIZE.match(text)
     if match is None or int(match[1]) == 0 or (match[2] is not None and int(match[2]) == 0):
         raise InvalidInputError(
             f"Invalid value for `image_size`. Received: {text!r}. Expected `HxW` or `N`, "
-            "positive integers up to 9999."
+            f"positive integers up to {settings.max_dataset_image_side}."
         )
     height = int(match[1])
-    return height, int(match[2]) if match[2] else height
+    size = height, int(match[2]) if match[2] else height
+    check_image_size(size, settings.max_dataset_image_side, settings.max_image_pixels)
+    return size

@@ -2,7 +2,8 @@
 
 Entries are read straight from the archive, so no path in it can reach the file system; links,
 devices, absolute paths and `..` are still refused by name, so a user learns what is wrong, and
-limits on the number of files and unpacked bytes stop archive bombs.
+limits on the number of files and unpacked bytes stop archive bombs. Each file is read whole
+into memory, so each is checked against a limit of its own before a byte of it is read.
 """
 
 import stat
@@ -11,16 +12,35 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from core.errors import InvalidInputError, UnsupportedMediaError
 
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+# tarfile reads a pax or GNU long-name header whole before it yields the entry it describes;
+# an honest one holds a path and a few attributes, far less than this.
+MAX_TAR_HEADER_BYTES = 1024 * 1024
+TAR_HEADER_TYPES = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+
+# zipfile bounds what one read unpacks only for these: a bzip2 or LZMA entry of a few hundred
+# bytes can unpack to gigabytes in one read, whatever size it declares.
+READABLE_ZIP_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
+ZIP_COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64"}
+ZIP_ENCRYPTED_FLAG = 0x1
 
 
 @dataclass
 class ArchiveLimits:
     max_files: int
     max_unpacked_bytes: int
+    max_file_bytes: int
 
 
 @dataclass
@@ -31,16 +51,23 @@ class _Budget:
     refused: list[str] = field(default_factory=list)
 
     def charge(self, name: str, size: int) -> None:
+        """Count an entry by its declared size, before any of it is read."""
+        if size > self.limits.max_file_bytes:
+            raise InvalidInputError(
+                f"{name}: {size} bytes unpacked, over the limit of {self.limits.max_file_bytes} "
+                "bytes for one file (MAX_ARCHIVE_FILE_BYTES)."
+            )
         self.files += 1
         self.unpacked_bytes += size
         if self.files > self.limits.max_files:
             raise InvalidInputError(
-                f"The archive holds more than {self.limits.max_files} files, the limit."
+                f"The archive holds more than {self.limits.max_files} files, the limit "
+                "(MAX_ARCHIVE_FILES)."
             )
         if self.unpacked_bytes > self.limits.max_unpacked_bytes:
             raise InvalidInputError(
                 f"The archive unpacks to more than {self.limits.max_unpacked_bytes} bytes, "
-                "the limit."
+                "the limit (MAX_ARCHIVE_UNPACKED_BYTES)."
             )
 
 
@@ -57,9 +84,28 @@ def iter_archive_files(path: Path, limits: ArchiveLimits) -> Iterator[tuple[Pure
         raise InvalidInputError("The archive has entries the service refuses.", budget.refused)
 
 
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Refuses an oversized pax or GNU long-name header before tarfile reads it."""
+
+    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        if self.type in TAR_HEADER_TYPES and self.size > MAX_TAR_HEADER_BYTES:
+            raise InvalidInputError(
+                f"The archive has a tar header of {self.size} bytes, over the limit of "
+                f"{MAX_TAR_HEADER_BYTES} bytes for one header."
+            )
+        return super()._proc_member(archive)  # type: ignore[misc]
+
+
+def _open_tar(path: Path) -> tarfile.TarFile:
+    return tarfile.open(path, "r:*", tarinfo=_BoundedTarInfo)
+
+
 def _is_tarfile(path: Path) -> bool:
     try:
-        return tarfile.is_tarfile(path)
+        with _open_tar(path):
+            return True
+    except tarfile.TarError:
+        return False
     except (EOFError, OSError):
         # A gzip stream cut short: a tar archive, but a broken one.
         return True
@@ -67,7 +113,7 @@ def _is_tarfile(path: Path) -> bool:
 
 def _iter_tar(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, bytes]]:
     try:
-        with tarfile.open(path, "r:*") as archive:
+        with _open_tar(path) as archive:
             for member in archive:
                 if member.isdir():
                     continue
@@ -82,7 +128,7 @@ def _iter_tar(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, byte
                     continue
                 content = archive.extractfile(member)
                 assert content is not None
-                yield name, content.read()
+                yield name, _read_entry(member.name, content, member.size)
     except (tarfile.TarError, EOFError, OSError) as error:
         raise InvalidInputError(f"The archive is truncated or corrupt: {error}") from None
 
@@ -102,14 +148,34 @@ def _iter_zip(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, byte
                 budget.charge(info.filename, info.file_size)
                 if _is_ignored(name):
                     continue
+                refusal = _unreadable_zip_entry(info)
+                if refusal:
+                    budget.refused.append(f"{info.filename}: {refusal}")
+                    continue
                 with archive.open(info) as content:
-                    # The declared size can lie; never read more than it claims.
-                    data = content.read(info.file_size + 1)
-                if len(data) > info.file_size:
-                    raise InvalidInputError(f"{info.filename}: larger than its declared size.")
+                    data = _read_entry(info.filename, content, info.file_size)
                 yield name, data
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise InvalidInputError(f"The archive is truncated or corrupt: {error}") from None
+
+
+def _unreadable_zip_entry(info: zipfile.ZipInfo) -> str | None:
+    """Why zipfile cannot read the entry within its declared size, if it cannot."""
+    if info.flag_bits & ZIP_ENCRYPTED_FLAG:
+        return "encrypted entries are refused"
+    if info.compress_type not in READABLE_ZIP_COMPRESSION:
+        method = ZIP_COMPRESSION_NAMES.get(info.compress_type, f"method {info.compress_type}")
+        return f"compressed with {method}; only stored and deflated entries are read"
+    return None
+
+
+def _read_entry(name: str, content: IO[bytes], declared_size: int) -> bytes:
+    # The declared size was charged against the limits; a zip entry's can lie, so no more than
+    # one byte past it is ever read.
+    data = content.read(declared_size + 1)
+    if len(data) > declared_size:
+        raise InvalidInputError(f"{name}: larger than its declared size.")
+    return data
 
 
 def _checked_name(raw: str, budget: _Budget) -> PurePosixPath | None:

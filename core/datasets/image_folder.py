@@ -12,6 +12,7 @@ import numpy as np
 
 from core.datasets.archives import ArchiveLimits, iter_archive_files
 from core.datasets.arrays import DatasetArrays
+from core.datasets.class_names import class_name_problems
 from core.errors import InvalidInputError, ServiceError
 from core.images import decode_rgb, open_image
 
@@ -42,6 +43,8 @@ def import_image_folder_archive(
     image_size: tuple[int, int] | None = None,
 ) -> ImportedDataset:
     """Validate and decode an archive; raise InvalidInputError listing every problem."""
+    if image_size is not None:
+        check_image_size(image_size, max_side, max_pixels)
     collected = _collect_images(archive, limits, max_pixels, max_side, image_size)
     problems = collected.problems + _layout_problems(collected.images)
     if problems:
@@ -50,6 +53,23 @@ def import_image_folder_archive(
             listed.append(f"... and {len(problems) - len(listed)} more problems")
         raise InvalidInputError("The dataset archive is not usable.", listed)
     return _to_arrays(collected.images)
+
+
+def check_image_size(image_size: tuple[int, int], max_side: int, max_pixels: int) -> None:
+    """Refuse a requested (height, width) over the limits that bound an image's decoded size:
+    every image of the dataset is stored at that size, whatever the archive's own images are."""
+    height, width = image_size
+    invalid = f"Invalid value for `image_size`. Received: {height}x{width}."
+    if max(image_size) > max_side:
+        raise InvalidInputError(
+            f"{invalid} Expected sides of at most {max_side} pixels, the server's "
+            f"MAX_DATASET_IMAGE_SIDE ({max_side})."
+        )
+    if height * width > max_pixels:
+        raise InvalidInputError(
+            f"{invalid} Expected at most {max_pixels} pixels (height x width), the server's "
+            f"MAX_IMAGE_PIXELS ({max_pixels})."
+        )
 
 
 def _collect_images(
@@ -106,7 +126,7 @@ def _layout_problems(images: dict[str, dict[str, list[np.ndarray]]]) -> list[str
         problems.append(f"Only one class ({', '.join(train_classes)}): at least 2 are needed.")
     for class_name in sorted(set(images["test"]) - train_classes):
         problems.append(f"test/{class_name}: a class with no training images")
-    return problems
+    return problems + class_name_problems(sorted(train_classes | set(images["test"])))
 
 
 def _to_arrays(images: dict[str, dict[str, list[np.ndarray]]]) -> ImportedDataset:

@@ -27,7 +27,11 @@ def register_dataset_archive(
     try:
         imported = import_image_folder_archive(
             upload,
-            ArchiveLimits(settings.max_archive_files, settings.max_archive_unpacked_bytes),
+            ArchiveLimits(
+                settings.max_archive_files,
+                settings.max_archive_unpacked_bytes,
+                settings.max_archive_file_bytes,
+            ),
             max_pixels=settings.max_image_pixels,
             max_side=settings.max_dataset_image_side,
             image_size=image_size,

@@ -2,6 +2,7 @@
 each predicting what the service predicts for the same real JPEGs."""
 
 import io
+import json
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -89,12 +90,29 @@ def test_saved_model_export_predicts_what_the_service_predicts(
     assert {name.split("/")[0] for name in names} == {model.id}
     assert f"{model.id}/1/saved_model.pb" in names
     version = tmp_path / model.id / "1"
-    class_names = (version / "assets.extra" / "class_names.txt").read_text().splitlines()
+    class_names = json.loads((version / "assets.extra" / "class_names.json").read_bytes())
     assert class_names == model.class_names
     serving = tf.saved_model.load(str(version)).signatures["serving_default"]
     outputs = serving(pixels=tf.constant(_pixels(jpegs, settings), dtype=tf.float32))
     np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
     assert outputs["class_index"].numpy().tolist() == top
+
+
+def test_saved_model_export_names_each_class_exactly_whatever_it_holds(client, make_model):
+    # A model trained on a dataset uploaded before class names were checked: a name with a
+    # newline, written one per line, would shift every later index onto the wrong name.
+    model = make_model(["two\nlines", "猫", "ship"])
+
+    response = client.get(f"/models/{model.id}/export", params=EXPORT)
+
+    assert response.status_code == 200, response.text
+    with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:gz") as archive:
+        names = archive.getnames()
+        exported = archive.extractfile(f"{model.id}/1/assets.extra/class_names.json")
+        assert exported is not None
+        class_names = json.loads(exported.read().decode("utf-8"))
+    assert class_names == ["two\nlines", "猫", "ship"]
+    assert not [name for name in names if name.endswith(".txt")]
 
 
 def test_export_is_built_once_then_served_from_the_models_folder(

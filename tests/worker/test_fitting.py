@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def arrays(make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
-    limits = ArchiveLimits(10_000, 10**8)
+    limits = ArchiveLimits(10_000, 10**8, 10**7)
     return import_image_folder_archive(archive, limits, 10**6, 64).arrays
 
 

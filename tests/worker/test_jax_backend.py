@@ -80,7 +80,7 @@ from worker.fitting import fit_and_evaluate
 
 archive, checkpoints = Path(sys.argv[1]), Path(sys.argv[2])
 distribution = get_distribution(2)
-arrays = import_image_folder_archive(archive, ArchiveLimits(10_000, 10**8), 10**6, 64).arrays
+arrays = import_image_folder_archive(archive, ArchiveLimits(10_000, 10**8, 10**7), 10**6, 64).arrays
 def params(epochs):
     request = TrainRequest(model="seed_cnn", epochs=epochs, batch_size=16, seed=3)
     return request.resolve(seed=0)
@@ -113,7 +113,7 @@ from core.schemas import TrainRequest
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
 
-limits = ArchiveLimits(10_000, 10**8)
+limits = ArchiveLimits(10_000, 10**8, 10**7)
 arrays = import_image_folder_archive(Path(sys.argv[1]), limits, 10**6, 64).arrays
 request = TrainRequest(model="airbench", epochs=1, batch_size=32, seed=5, whiten_init=True,
                        bn_bias_lr_scale=16, ema_momentum=0.9)

@@ -60,7 +60,7 @@ from core.schemas import TrainRequest
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
 
-limits = ArchiveLimits(10_000, 10**8)
+limits = ArchiveLimits(10_000, 10**8, 10**7)
 arrays = import_image_folder_archive(Path(sys.argv[1]), limits, 10**6, 64).arrays
 request = TrainRequest(model="seed_cnn", epochs=1, batch_size=15, seed=4, tta=True)
 outcome = fit_and_evaluate(request.resolve(seed=0), arrays, get_distribution(2))

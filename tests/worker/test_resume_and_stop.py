@@ -21,7 +21,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def arrays(make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
-    return import_image_folder_archive(archive, ArchiveLimits(10_000, 10**8), 10**6, 64).arrays
+    return import_image_folder_archive(
+        archive, ArchiveLimits(10_000, 10**8, 10**7), 10**6, 64
+    ).arrays
 
 
 def _params(**values):

@@ -6,7 +6,7 @@ from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.errors import InvalidInputError, UnsupportedMediaError
 
-LIMITS = ArchiveLimits(max_files=10_000, max_unpacked_bytes=100_000_000)
+LIMITS = ArchiveLimits(max_files=10_000, max_unpacked_bytes=100_000_000, max_file_bytes=10**7)
 
 
 def _import(path, image_size=None):
@@ -103,3 +103,18 @@ def test_too_few_images_to_hold_out_a_test_split_is_refused(make_archive):
 
     with pytest.raises(InvalidInputError, match="Too few images to hold out a test split"):
         _import(archive)
+
+
+@pytest.mark.parametrize(
+    ("image_size", "setting"),
+    [((7000, 16), "MAX_DATASET_IMAGE_SIDE (512)"), ((500, 500), "MAX_IMAGE_PIXELS (200000)")],
+)
+def test_requested_size_over_the_limits_is_refused_before_decoding(tmp_path, image_size, setting):
+    # Not even an archive: the size is refused before the file is opened.
+    path = tmp_path / "x.tar.gz"
+    path.write_bytes(b"not an archive")
+
+    with pytest.raises(InvalidInputError, match="image_size") as raised:
+        import_image_folder_archive(path, LIMITS, 200_000, 512, image_size)
+
+    assert setting in raised.value.message
