@@ -14,6 +14,7 @@ from app.job_events import follow_job
 from core.logs import read_job_log
 from core.plots import job_curves_png
 from core.schemas import EpochMetrics, JobError, JobLogPublic, JobPublic, JobsPublic, TrainParams
+from core.server_paths import without_server_paths
 from core.status import JobStatus
 from core.tables import Job
 
@@ -23,9 +24,12 @@ LogLimit = Annotated[int, Query(ge=1, le=10_000, description="Most records to re
 
 
 def to_job_public(job: Job, request: Request) -> JobPublic:
-    error = (
-        JobError(type=job.error_type, message=job.error_message or "") if job.error_type else None
-    )
+    error = None
+    if job.error_type:
+        message = without_server_paths(
+            job.error_message or "", request.app.state.services.settings.data_dir
+        )
+        error = JobError(type=job.error_type, message=message)
     return JobPublic(
         id=job.id,
         name=job.name,
