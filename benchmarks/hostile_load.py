@@ -8,8 +8,9 @@ ordinary clients' latency (single-image requests, one connection each) and `/hea
 prober, a request every 20 ms), first calm, then with `--hostile` clients cycling through the
 hostile kinds (tests/hostile_images.py: a progressive JPEG of ten thousand scans, a JPEG padded
 with thousands of header segments, blank images of 5000x5000 pixels in six formats, 64 large
-PNGs in one request, and a PNG header claiming 100,000 x 100,000 pixels). The hostile clients
-run in a process of their own, so that their event loop does not delay the ordinary clients'.
+PNGs in one request, a PNG header claiming 100,000 x 100,000 pixels, and predictions with each
+of more models than the cache holds in turn, so that each loads one). The hostile clients run in
+a process of their own, so that their event loop does not delay the ordinary clients'.
 
 Prints each phase's figures, what the hostile requests were answered, and the goals: ordinary p99
 under attack at most 3 times its calm value, `/healthz` p99 under 100 ms, no 5xx.
@@ -44,8 +45,11 @@ PROBE_INTERVAL_SECONDS = 0.02
 WARM_UP_SECONDS = 1.0
 
 
-def hostile_bodies() -> dict[str, tuple[bytes, str]]:
-    """Each hostile kind's request body, encoded once."""
+Request = tuple[str, bytes, str]  # (path, body, content type)
+
+
+def hostile_requests(cifar_jpeg: bytes, model_ids: list[str]) -> dict[str, list[Request]]:
+    """Each hostile kind's requests, encoded once: a client sends them in turn."""
     files = {
         "progressive scan flood": [progressive_scan_flood()],
         "segment-padded JPEG": [segment_padded_jpeg()],
@@ -54,15 +58,20 @@ def hostile_bodies() -> dict[str, tuple[bytes, str]]:
         "64 blank PNGs 1000x1000": [blank(1000, "PNG")] * 64,
         "PNG claiming 1e10 pixels": [png_claiming(100_000, 100_000)],
     }
-    bodies = {}
-    for kind, images in files.items():
-        fields = [
-            ("file", (f"{n}.img", data, "application/octet-stream"))
-            for n, data in enumerate(images)
-        ]
-        request = httpx.Request("POST", "http://service/predict", files=fields)
-        bodies[kind] = (request.read(), request.headers["content-type"])
-    return bodies
+    requests = {kind: [("/predict", *_body(images))] for kind, images in files.items()}
+    # More models than the cache holds, one after the other: each request loads one.
+    requests["a model not loaded"] = [
+        (f"/predict?model={model_id}", *_body([cifar_jpeg])) for model_id in model_ids
+    ]
+    return requests
+
+
+def _body(images: list[bytes]) -> tuple[bytes, str]:
+    fields = [
+        ("file", (f"{n}.img", data, "application/octet-stream")) for n, data in enumerate(images)
+    ]
+    request = httpx.Request("POST", "http://service/predict", files=fields)
+    return request.read(), request.headers["content-type"]
 
 
 def main() -> None:
@@ -75,18 +84,22 @@ def main() -> None:
     args = parser.parse_args()
 
     images = cifar_jpegs(args.archive, 256)
-    ordinary_bodies = [_single_image_body(data) for data in images]
-    print(f"{len(images)} CIFAR-10 test JPEGs; making the hostile files", flush=True)
-    bodies = hostile_bodies()
-    for kind, (body, _) in bodies.items():
-        print(f"  {kind:<28} {len(body) / 1024:9.1f} KiB request")
+    ordinary_bodies = [_body([data]) for data in images]
     context = multiprocessing.get_context("spawn")
     with (
         tempfile.TemporaryDirectory() as folder,
         ProcessPoolExecutor(1, mp_context=context) as attackers,
     ):
         data_dir = Path(folder) / "var"
-        save_untrained_model(Settings(data_dir=data_dir, _env_file=None), CLASSES)
+        settings = Settings(data_dir=data_dir, _env_file=None)
+        others = [
+            save_untrained_model(settings, CLASSES).id for _ in range(settings.model_cache_size + 2)
+        ]
+        save_untrained_model(settings, CLASSES)  # the newest: the default model
+        print(f"{len(images)} CIFAR-10 test JPEGs; making the hostile files", flush=True)
+        requests = hostile_requests(images[0], others)
+        for kind, sent in requests.items():
+            print(f"  {kind:<28} {len(sent)} request(s) of {len(sent[0][1]) / 1024:9.1f} KiB")
         app = [sys.executable, "-m", "app"]
         with running_server(app, service_env(data_dir), "/readyz") as (url, _):
             wait_for_model_loads(url, 1)
@@ -96,7 +109,7 @@ def main() -> None:
                     hostile = None
                     if phase == "attacked":
                         hostile = attackers.submit(
-                            _attack, url, bodies, args.hostile, args.seconds + 2 * WARM_UP_SECONDS
+                            _attack, url, requests, args.hostile, args.seconds + 2 * WARM_UP_SECONDS
                         )
                         time.sleep(WARM_UP_SECONDS)
                     result = asyncio.run(_measure(url, ordinary_bodies, args))
@@ -105,13 +118,6 @@ def main() -> None:
                     phases[phase].append(result)
                     _report(f"round {number + 1} {phase:<8}", result)
     _summarize(phases)
-
-
-def _single_image_body(data: bytes) -> tuple[bytes, str]:
-    request = httpx.Request(
-        "POST", "http://service/predict", files=[("file", ("cifar.jpg", data, "image/jpeg"))]
-    )
-    return request.read(), request.headers["content-type"]
 
 
 async def _measure(url: str, bodies: list[tuple[bytes, str]], args: argparse.Namespace) -> dict:
@@ -168,16 +174,16 @@ async def _measure(url: str, bodies: list[tuple[bytes, str]], args: argparse.Nam
     }
 
 
-def _attack(url: str, bodies: dict[str, tuple[bytes, str]], clients: int, seconds: float) -> dict:
+def _attack(url: str, requests: dict[str, list[Request]], clients: int, seconds: float) -> dict:
     """In the hostile clients' process: each client sends the kinds in turn, from a different
     one, until `seconds` have passed; what each kind was answered, and how fast."""
-    return asyncio.run(_attack_async(url, bodies, clients, seconds))
+    return asyncio.run(_attack_async(url, requests, clients, seconds))
 
 
 async def _attack_async(
-    url: str, bodies: dict[str, tuple[bytes, str]], clients: int, seconds: float
+    url: str, requests: dict[str, list[Request]], clients: int, seconds: float
 ) -> dict:
-    kinds = list(bodies)
+    kinds = list(requests)
     answers: dict[str, Counter[int]] = {kind: Counter() for kind in kinds}
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
     stop = time.perf_counter() + seconds
@@ -186,11 +192,11 @@ async def _attack_async(
         i = offset
         while time.perf_counter() < stop:
             kind = kinds[i % len(kinds)]
-            body, content_type = bodies[kind]
+            path, body, content_type = requests[kind][i // len(kinds) % len(requests[kind])]
             started = time.perf_counter()
             try:
                 response = await client.post(
-                    "/predict", content=body, headers={"content-type": content_type}
+                    path, content=body, headers={"content-type": content_type}
                 )
                 answers[kind][response.status_code] += 1
             except httpx.TransportError:

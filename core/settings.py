@@ -152,7 +152,10 @@ class Settings(BaseSettings):
         2.0, gt=0, description="How often the app looks for a newer model to load in advance."
     )
     model_cache_size: int = Field(
-        4, ge=1, description="How many trained models the app keeps loaded in memory."
+        4,
+        ge=1,
+        description="How many trained models the app keeps loaded in memory; the default "
+        "(newest) model is never unloaded to make room.",
     )
     cifar10_url: str = Field(
         CIFAR10_URL, description="Where the built-in cifar10 dataset is downloaded from."
