@@ -9,6 +9,7 @@ apply_tensorflow_defaults()  # before the imports below import Keras
 
 from core.logs import configure_logging  # noqa: E402
 from core.settings import get_settings  # noqa: E402
+from worker.lifeline import watch_lifeline  # noqa: E402
 from worker.loop import StopRequest, run_worker  # noqa: E402
 
 
@@ -21,6 +22,7 @@ def main() -> None:
     configure_logging(settings.log_level, "worker")
     stop = StopRequest()
     stop.install()
+    watch_lifeline(stop)
     try:
         run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
     finally:
