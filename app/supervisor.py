@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from core.lifeline import LIFELINE_FD
 from core.settings import Settings
 
 log = logging.getLogger("app.supervisor")
@@ -26,10 +27,26 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def start_worker_process(settings: Settings) -> tuple[subprocess.Popen[bytes], int]:
+    """A fresh interpreter, never a fork of this one, as TensorFlow requires; with the write end
+    of its lifeline (core/lifeline.py), which the caller keeps open until the worker has ended."""
+    read_end, write_end = os.pipe()  # neither end is inherited by other children
+    env = {**worker_environment(settings), LIFELINE_FD: str(read_end)}
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "worker"], env=env, pass_fds=[read_end])
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)  # the worker's own now
+    return process, write_end
+
+
 class WorkerSupervisor:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._process: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -43,14 +60,12 @@ class WorkerSupervisor:
     async def _supervise(self) -> None:
         backoff = 1.0
         while True:
-            # A fresh interpreter, never a fork of this one, as TensorFlow requires.
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "worker"], env=worker_environment(self._settings)
-            )
+            self._process, self._lifeline = start_worker_process(self._settings)
             log.info("worker started", extra={"pid": self._process.pid})
             started = asyncio.get_running_loop().time()
             while self._process.poll() is None:
                 await asyncio.sleep(0.5)
+            self._release_lifeline()
             ran_for = asyncio.get_running_loop().time() - started
             backoff = (
                 1.0 if ran_for > MAX_BACKOFF_SECONDS else min(backoff * 2, MAX_BACKOFF_SECONDS)
@@ -65,12 +80,18 @@ class WorkerSupervisor:
         if self._task is not None:
             self._task.cancel()
         process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            # The job it was training is reclaimed once its heartbeat lapses.
-            process.kill()
-            await asyncio.to_thread(process.wait)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                await asyncio.to_thread(process.wait, STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                # The job it was training is reclaimed once its heartbeat lapses.
+                process.kill()
+                await asyncio.to_thread(process.wait)
+        # Only once the worker has ended: before, it would read that its app is gone.
+        self._release_lifeline()
+
+    def _release_lifeline(self) -> None:
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None

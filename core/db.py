@@ -33,3 +33,9 @@ def create_db_engine(settings: Settings) -> Engine:
 
 def create_session_factory(settings: Settings) -> SessionFactory:
     return sessionmaker(create_db_engine(settings), expire_on_commit=False)
+
+
+def close_connections(sessions: SessionFactory) -> None:
+    """Close the pooled connections; sessions opened later open new ones."""
+    engine = sessions.kw["bind"]
+    engine.dispose()

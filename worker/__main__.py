@@ -1,6 +1,7 @@
 """`python -m worker`: run a training worker until stopped."""
 
 import argparse
+import gc
 
 from core.tensorflow_env import apply_tensorflow_defaults
 
@@ -8,6 +9,7 @@ apply_tensorflow_defaults()  # before the imports below import Keras
 
 from core.logs import configure_logging  # noqa: E402
 from core.settings import get_settings  # noqa: E402
+from worker.lifeline import watch_lifeline  # noqa: E402
 from worker.loop import StopRequest, run_worker  # noqa: E402
 
 
@@ -20,7 +22,14 @@ def main() -> None:
     configure_logging(settings.log_level, "worker")
     stop = StopRequest()
     stop.install()
-    run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
+    watch_lifeline(stop)
+    try:
+        run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
+    finally:
+        # On its way out the interpreter collects garbage again and again, each time over the
+        # 450,000 objects Keras and TensorFlow made: 1 s on an idle 2-core machine, up to 7 s
+        # on a busy one. Frozen, they are skipped, and the worker exits in a tenth of that.
+        gc.freeze()
 
 
 if __name__ == "__main__":

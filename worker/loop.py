@@ -5,10 +5,12 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 from core.dataset_store import DatasetStore
-from core.db import create_session_factory
+from core.db import close_connections, create_session_factory
 from core.job_store import JobStore
 from core.logs import job_log_file, job_logger
 from core.model_store import ModelStore
@@ -26,11 +28,13 @@ log = logging.getLogger("worker")
 
 
 class StopRequest:
-    """The first SIGTERM/SIGINT stops the current job at the next batch boundary and hands it
-    back to the queue, to be resumed from its last checkpoint; a second one exits at once."""
+    """The first SIGTERM/SIGINT, or the end of the app that supervises the worker, stops it: a
+    running job stops at its next batch boundary and goes back to the queue, to be resumed from
+    its last checkpoint; an idle worker exits at once. A second signal exits at once."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._job_id: str | None = None
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._handle)
@@ -39,8 +43,29 @@ class StopRequest:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self._event.is_set():
             raise SystemExit(128 + signum)
-        log.info("stop requested; handing the current job back", extra={"signal": signum})
+        self.request("stop requested", signal=signum)
+
+    def request(self, reason: str, **extra: object) -> None:
+        """Stop the worker, and log `reason` with what becomes of the job it is running."""
+        job_id = self._job_id
+        if job_id is None:
+            log.info(f"{reason}; no job is running, so the worker exits", extra=extra)
+        else:
+            log.info(
+                f"{reason}; the running job goes back to the queue at its next batch, "
+                "then the worker exits",
+                extra={"job_id": job_id, **extra},
+            )
         self._event.set()
+
+    @contextmanager
+    def running(self, job_id: str) -> Iterator[None]:
+        """Marks the job that a stop request hands back, while it runs."""
+        self._job_id = job_id
+        try:
+            yield
+        finally:
+            self._job_id = None
 
     @property
     def event(self) -> threading.Event:
@@ -75,23 +100,29 @@ def run_worker(
         },
     )
     jobs_run = 0
-    while not stop.is_set() and (max_jobs is None or jobs_run < max_jobs):
-        touch_liveness_file(settings)
-        job = stores.jobs.claim_next_job(
-            worker_id, settings.heartbeat_timeout_seconds, settings.max_job_attempts
-        )
-        if job is None:
-            if burst:
-                break
-            stop.wait(settings.worker_poll_seconds)
-            continue
-        control = JobControl(shutdown=stop.event)
-        with (
-            job_log_file(settings.job_dir(job.id), "worker"),
-            JobWatcher(stores.jobs, job.id, worker_id, settings, control),
-        ):
-            run_job(job, settings, stores, control, worker_id)
-        jobs_run += 1
+    try:
+        while not stop.is_set() and (max_jobs is None or jobs_run < max_jobs):
+            touch_liveness_file(settings)
+            job = stores.jobs.claim_next_job(
+                worker_id, settings.heartbeat_timeout_seconds, settings.max_job_attempts
+            )
+            if job is None:
+                if burst:
+                    break
+                stop.wait(settings.worker_poll_seconds)
+                continue
+            control = JobControl(shutdown=stop.event)
+            with (
+                stop.running(job.id),
+                job_log_file(settings.job_dir(job.id), "worker"),
+                JobWatcher(stores.jobs, job.id, worker_id, settings, control),
+            ):
+                run_job(job, settings, stores, control, worker_id)
+            jobs_run += 1
+    finally:
+        # Now, not at the interpreter's exit: SQLite folds its write-ahead log back into the
+        # database file as its last connection closes.
+        close_connections(sessions)
     return jobs_run
 
 

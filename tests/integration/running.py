@@ -1,6 +1,7 @@
 """Starting the service as a user does, and following what it does."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -108,3 +109,28 @@ def child_pids(parent: int, argument: bytes) -> list[int]:
 
 def worker_pids(app_pid: int) -> list[int]:
     return child_pids(app_pid, b"worker")  # python -m worker
+
+
+def has_ended(pid: int) -> bool:
+    """Whether a process, not necessarily this one's child, has ended (a zombie has)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def wait_for_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not has_ended(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def kill_if_running(pids: list[int]) -> None:
+    """Kill what a test left behind: processes its service orphaned (by pid: they are not
+    this process's children)."""
+    for pid in pids:
+        if not has_ended(pid):
+            os.kill(pid, signal.SIGKILL)

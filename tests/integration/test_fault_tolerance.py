@@ -14,8 +14,10 @@ import pytest
 
 from tests.integration.running import (
     RunningService,
+    kill_if_running,
     start_service,
     stop_service,
+    wait_for_exit,
     wait_for_job,
     worker_pids,
 )
@@ -123,6 +125,39 @@ def test_sigterm_hands_the_job_back_and_the_restarted_worker_resumes_it(
     assert job["attempts"] == 1  # a clean hand-back does not use up an attempt
     assert job["runtime"]["resumed_from_epoch"] == 1
     assert "job handed back to the queue" in recovering_service.log.read_text()
+
+
+def test_a_killed_app_takes_its_worker_down_and_the_job_goes_back_to_the_queue(
+    tmp_path: Path, slow_epochs_dataset
+):
+    data_dir, log = tmp_path / "var", tmp_path / "service.log"
+    first = start_service(data_dir, log, **FAST_RECOVERY)
+    with first.client() as client:
+        job_id = _train(client, _upload(client, slow_epochs_dataset), epochs=3)
+        _wait_until(client, job_id, _in_epoch(2))
+    (worker,) = worker_pids(first.process.pid)
+    first.process.kill()
+    first.process.wait()
+    try:
+        # A worker left behind would train on, beside the one the restarted app starts.
+        assert wait_for_exit(worker, timeout=60), "the worker outlived the app that started it"
+    finally:
+        kill_if_running([worker])
+    worker_log = log.read_text()  # the worker writes to the app's standard error
+    assert "the app that supervises this worker is gone" in worker_log
+    assert "job handed back to the queue" in worker_log
+
+    second = start_service(data_dir, tmp_path / "restarted.log", **FAST_RECOVERY)
+    try:
+        with second.client() as client:
+            job, _ = wait_for_job(client, job_id)
+    finally:
+        stop_service(second)
+
+    assert job["status"] == "succeeded", job["error"]
+    assert [epoch["epoch"] for epoch in job["history"]] == [1, 2, 3]
+    assert job["attempts"] == 1  # handed back, not reclaimed once its heartbeat lapsed
+    assert job["runtime"]["resumed_from_epoch"] == 1
 
 
 def test_cancel_stops_a_running_job_and_the_worker_goes_on(service, slow_epochs_dataset):

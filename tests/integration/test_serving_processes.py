@@ -13,8 +13,10 @@ from uvicorn.config import STARTUP_FAILURE
 from tests.integration.running import (
     child_pids,
     free_port,
+    kill_if_running,
     start_service,
     stop_service,
+    wait_for_exit,
     wait_for_job,
     worker_pids,
 )
@@ -119,6 +121,24 @@ def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make
         stop_service(service)
     assert service.process.returncode == 0
     assert worker_pids(parent) == [] and serving_pids(parent) == []
+
+
+def test_the_worker_ends_when_the_parent_that_supervises_it_is_killed(tmp_path):
+    # Here the worker is started from a thread of the parent's own, not its main thread.
+    service = start_service(tmp_path / "var", tmp_path / "service.log", API_PROCESSES="2")
+    parent = service.process.pid
+    servers = wait_for(lambda: len(serving_pids(parent)) == 2 and serving_pids(parent), "servers")
+    (worker,) = worker_pids(parent)
+    with service.client() as client:
+        wait_for(lambda: client.get("/healthz").json()["worker"] == "running", "worker running")
+    service.process.kill()
+    service.process.wait()
+    try:
+        assert wait_for_exit(worker, timeout=60), "the worker outlived the app that started it"
+    finally:
+        kill_if_running([worker, *servers])
+
+    assert "the app that supervises this worker is gone" in service.log.read_text()
 
 
 def test_a_setting_that_stops_every_process_starting_stops_the_service(tmp_path):
