@@ -1,14 +1,14 @@
 """Builds the FastAPI app: lifespan, routers and error handlers."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Security
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import ApiKeyMiddleware, bearer_scheme
-from app.body_limit import BodySizeLimitMiddleware
+from app.body_limit import BodySizeLimitMiddleware, body_limits
 from app.errors import install_error_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
@@ -18,8 +18,6 @@ from app.shutdown import watch_for_shutdown
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from core.tensorflow_env import apply_tensorflow_defaults
-
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, limit_for_path=_body_limits(settings))
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits(settings))
     # Outside the body limit, so a request without the right key is refused before its body is
     # read; inside the metrics, so that refusals are counted.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
@@ -71,13 +69,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
-
-
-def _body_limits(settings: Settings) -> Callable[[str], int]:
-    upload = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
-    archive = settings.max_dataset_upload_bytes + MULTIPART_OVERHEAD_BYTES
-
-    def limit_for_path(path: str) -> int:
-        return archive if path.rstrip("/") == "/datasets" else upload
-
-    return limit_for_path
