@@ -22,6 +22,14 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 LogLimit = Annotated[int, Query(ge=1, le=10_000, description="Most records to return.")]
 
 
+def job_url(job_id: str, request: Request) -> str:
+    """Where to follow a job: under PUBLIC_URL, else relative to the service; never built from
+    the request's Host header, which the client chooses."""
+    path = request.app.url_path_for("read_job", job_id=job_id)
+    public_url = request.app.state.services.settings.public_url
+    return f"{public_url}{path}" if public_url else str(path)
+
+
 def to_job_public(job: Job, request: Request) -> JobPublic:
     error = (
         JobError(type=job.error_type, message=job.error_message or "") if job.error_type else None
@@ -30,7 +38,7 @@ def to_job_public(job: Job, request: Request) -> JobPublic:
         id=job.id,
         name=job.name,
         status=JobStatus(job.status),
-        url=str(request.url_for("read_job", job_id=job.id)),
+        url=job_url(job.id, request),
         dataset=job.dataset_id,
         model=job.architecture,
         params=TrainParams.model_validate(job.params),
