@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.auth import ApiKeyMiddleware, bearer_scheme
 from app.body_limit import BodySizeLimitMiddleware, body_limits
+from app.cross_origin import CrossOriginProtectionMiddleware
 from app.errors import install_error_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside the body limit, so a request without the right key is refused before its body is
     # read; inside the metrics, so that refusals are counted.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    # Outside the keys, so that a page on another site is refused alike with keys or without.
+    app.add_middleware(CrossOriginProtectionMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     # The prediction route first: routes are tried in order, and it takes most of the traffic.
     # The API key scheme is declared on the guarded routes for the documentation (app/auth.py
