@@ -11,6 +11,7 @@ from app.auth import ApiKeyMiddleware, bearer_scheme
 from app.body_limit import BodySizeLimitMiddleware, body_limits
 from app.cross_origin import CrossOriginProtectionMiddleware
 from app.errors import install_error_handlers
+from app.head_requests import HeadRequestMiddleware
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
 from app.routes import metrics as metrics_route
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Innermost: the middlewares outside see the request's own method, HEAD.
+    app.add_middleware(HeadRequestMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits(settings))
     # Outside the body limit, so a request without the right key is refused before its body is
     # read; inside the metrics, so that refusals are counted.
