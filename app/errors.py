@@ -16,6 +16,7 @@ from core.errors import (
     ModelUnavailableError,
     NotFoundError,
     ServiceError,
+    TooManyRequestsError,
     UnsupportedMediaError,
 )
 
@@ -25,6 +26,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     ConflictError: 409,
     InvalidInputError: 422,
     UnsupportedMediaError: 415,
+    TooManyRequestsError: 429,
     DatasetUnavailableError: 503,
     ModelUnavailableError: 503,
 }
@@ -59,7 +61,10 @@ async def handle_service_error(request: Request, error: Exception) -> JSONRespon
     assert isinstance(error, ServiceError)
     status = next(code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind))
     problems = error.problems if isinstance(error, InvalidInputError) else None
-    return error_response(status, error.message, problems)
+    response = error_response(status, error.message, problems)
+    if isinstance(error, TooManyRequestsError):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -100,6 +100,18 @@ class Settings(BaseSettings):
         le=60,
         description="How often a job's event stream looks for news of the job.",
     )
+    max_event_streams: int = Field(
+        100,
+        ge=1,
+        description="Most job event streams open at once in each serving process; more are "
+        "refused with 429.",
+    )
+    max_event_streams_per_client: int = Field(
+        20,
+        ge=1,
+        description="Most job event streams open at once in each serving process for one "
+        "client: one API key, or, without API_KEYS, one address.",
+    )
     predict_batch_window_ms: float = Field(
         2.0,
         ge=0,

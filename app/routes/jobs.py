@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.binary_responses import PNG_RESPONSES, png_response
-from app.deps import JobDep, Limit, Offset, ServicesDep
+from app.deps import EventStreamSlot, JobDep, Limit, Offset, ServicesDep
 from app.job_events import follow_job
 from core.logs import read_job_log
 from core.plots import job_curves_png
@@ -81,15 +81,16 @@ def read_job(job_id: str, services: ServicesDep, request: Request) -> JobPublic:
     return to_job_public(services.jobs.get_job(job_id), request)
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {}})
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {}, 429: {}})
 async def read_job_events(
-    job: JobDep, services: ServicesDep, request: Request
+    job: JobDep, _slot: EventStreamSlot, services: ServicesDep, request: Request
 ) -> AsyncIterator[ServerSentEvent]:
     """Follow a job as Server-Sent Events: `state` first, then `status`, `progress` and
-    `epoch` as they happen, then `end` with the outcome, after which the stream closes."""
+    `epoch` as they happen, then `end` with the outcome, after which the stream closes.
+    Over the bounds on open streams (per client, and in all), `429` with `Retry-After`."""
     events = follow_job(
         job,
-        services.jobs,
+        services.job_reads,
         lambda changed: to_job_public(changed, request),
         services.settings.events_poll_seconds,
     )
