@@ -50,6 +50,14 @@ def role_of(key: str, keys: dict[str, Role]) -> Role | None:
     return found
 
 
+def client_of(headers: Headers, address: str | None, keys: dict[str, Role]) -> str:
+    """Who a request comes from, for bounds per client: its API key (already checked), or,
+    without configured keys, its address."""
+    if keys:
+        return "key " + headers.get("authorization", "").partition(" ")[2].strip()
+    return f"address {address}"
+
+
 class ApiKeyMiddleware:
     def __init__(self, app: ASGIApp, keys: dict[str, Role]) -> None:
         self.app = app

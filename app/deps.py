@@ -1,10 +1,12 @@
 """Request dependencies, as Annotated aliases."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from app.auth import client_of
 from app.services import Services
 from core.tables import Job, TrainedModel
 
@@ -26,8 +28,17 @@ async def get_model(model_id: str, services: ServicesDep) -> TrainedModel:
     return await run_in_threadpool(services.models.get_model, model_id)
 
 
+# Held until the stream ends or its client leaves: the exit runs once the response is over.
+async def hold_event_stream_slot(request: Request, services: ServicesDep) -> AsyncIterator[None]:
+    address = request.client.host if request.client else None
+    client = client_of(request.headers, address, services.settings.api_keys)
+    with services.event_streams.hold(client):
+        yield
+
+
 JobDep = Annotated[Job, Depends(get_job)]
 ModelDep = Annotated[TrainedModel, Depends(get_model)]
+EventStreamSlot = Annotated[None, Depends(hold_event_stream_slot)]
 
 # Pagination of every list; the bounds keep values within what a database integer holds.
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]

@@ -1,5 +1,6 @@
 """One JSON error shape for the whole API: {"detail": str, "type": str, "errors"?: [...]}."""
 
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +16,7 @@ from core.errors import (
     ModelUnavailableError,
     NotFoundError,
     ServiceError,
+    TooManyRequestsError,
     UnsupportedMediaError,
 )
 
@@ -24,6 +26,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     ConflictError: 409,
     InvalidInputError: 422,
     UnsupportedMediaError: 415,
+    TooManyRequestsError: 429,
     DatasetUnavailableError: 503,
     ModelUnavailableError: 503,
 }
@@ -38,6 +41,8 @@ TYPE_BY_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_server_error",
     503: "unavailable",
 }
 
@@ -48,7 +53,7 @@ def error_response(status: int, detail: str, errors: list[Any] | None = None) ->
         "type": TYPE_BY_STATUS.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_")),
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = [_encodable(error) for error in errors]
     return JSONResponse(body, status_code=status)
 
 
@@ -56,7 +61,10 @@ async def handle_service_error(request: Request, error: Exception) -> JSONRespon
     assert isinstance(error, ServiceError)
     status = next(code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind))
     problems = error.problems if isinstance(error, InvalidInputError) else None
-    return error_response(status, error.message, problems)
+    response = error_response(status, error.message, problems)
+    if isinstance(error, TooManyRequestsError):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -74,6 +82,25 @@ async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     return response
 
 
+async def handle_unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    # The server logs the exception itself; its message may hold what a client must not see.
+    return error_response(500, "The server met an unexpected error; it has been logged.")
+
+
+def _encodable(value: Any) -> Any:
+    """`value` as JSON can carry it, so that an error response never fails to encode: numbers
+    that are not finite (NaN, infinities) and objects JSON has no type for become text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str | int | float | bool | None):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return str(value)
+
+
 def _describe(problem: dict[str, Any]) -> dict[str, Any]:
     location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
     described = {"field": ".".join(location) or "body", "message": problem.get("msg", "invalid")}
@@ -86,3 +113,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, handle_service_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    # The last resort: Starlette's outermost middleware answers with it, then re-raises.
+    app.add_exception_handler(Exception, handle_unexpected_error)

@@ -6,6 +6,7 @@ than the worker's between two progress writes, so each write is seen.
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +39,34 @@ class Seen:
         return cls(job.status, job.progress, epochs)
 
 
+class SharedJobReads:
+    """Streams that follow the same job share its reads: a read started less than
+    `fresh_seconds` ago answers them all, so a hundred streams of one job cost one query a poll."""
+
+    def __init__(self, jobs: JobStore, fresh_seconds: float) -> None:
+        self._jobs = jobs
+        self._fresh_seconds = fresh_seconds
+        self._reads: dict[str, tuple[float, asyncio.Future[Job]]] = {}
+
+    async def get_job(self, job_id: str) -> Job:
+        now = time.monotonic()
+        started, read = self._reads.get(job_id, (now, None))
+        if read is None or now - started >= self._fresh_seconds:
+            self._forget_reads_before(now - self._fresh_seconds)
+            read = asyncio.ensure_future(run_in_threadpool(self._jobs.get_job, job_id))
+            self._reads[job_id] = (now, read)
+        # Shielded: a stream that closes must not cancel the read that others wait for.
+        return await asyncio.shield(read)
+
+    def _forget_reads_before(self, moment: float) -> None:
+        for job_id, (started, _) in list(self._reads.items()):
+            if started < moment:
+                del self._reads[job_id]
+
+
 async def follow_job(
     job: Job,
-    jobs: JobStore,
+    jobs: SharedJobReads,
     to_public: Callable[[Job], JobPublic],
     poll_seconds: float,
 ) -> AsyncIterator[ServerSentEvent]:
@@ -51,7 +77,7 @@ async def follow_job(
         if shutting_down.is_set():
             return  # the client reconnects to the next server and gets the state again
         try:
-            job = await run_in_threadpool(jobs.get_job, job.id)
+            job = await jobs.get_job(job.id)
         except NotFoundError:
             return  # deleted once it ended, between two reads: nothing more will happen
         now = Seen.of(job)

@@ -1,15 +1,17 @@
 """Builds the FastAPI app: lifespan, routers and error handlers."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Security
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import ApiKeyMiddleware, bearer_scheme
-from app.body_limit import BodySizeLimitMiddleware
+from app.body_limit import BodySizeLimitMiddleware, body_limits
+from app.cross_origin import CrossOriginProtectionMiddleware
 from app.errors import install_error_handlers
+from app.head_requests import HeadRequestMiddleware
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
 from app.routes import metrics as metrics_route
@@ -18,8 +20,6 @@ from app.shutdown import watch_for_shutdown
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from core.tensorflow_env import apply_tensorflow_defaults
-
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,10 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, limit_for_path=_body_limits(settings))
+    # Innermost: the middlewares outside see the request's own method, HEAD.
+    app.add_middleware(HeadRequestMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limits(settings))
     # Outside the body limit, so a request without the right key is refused before its body is
     # read; inside the metrics, so that refusals are counted.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    # Outside the keys, so that a page on another site is refused alike with keys or without.
+    app.add_middleware(CrossOriginProtectionMiddleware)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     # The prediction route first: routes are tried in order, and it takes most of the traffic.
     # The API key scheme is declared on the guarded routes for the documentation (app/auth.py
@@ -71,13 +75,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
-
-
-def _body_limits(settings: Settings) -> Callable[[str], int]:
-    upload = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
-    archive = settings.max_dataset_upload_bytes + MULTIPART_OVERHEAD_BYTES
-
-    def limit_for_path(path: str) -> int:
-        return archive if path.rstrip("/") == "/datasets" else upload
-
-    return limit_for_path

@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 
 from app.export import ModelExporter
+from app.job_events import SharedJobReads
 from app.metrics import Metrics
 from app.predictor import Predictor
 from app.serving_processes import worker_supervised_by_parent
+from app.stream_slots import StreamSlots
 from app.supervisor import WorkerSupervisor
 from core.dataset_store import DatasetStore
 from core.db import SessionFactory, create_session_factory
@@ -26,6 +28,8 @@ class Services:
     exporter: ModelExporter
     supervisor: WorkerSupervisor | None
     metrics: Metrics
+    event_streams: StreamSlots
+    job_reads: SharedJobReads
 
     @classmethod
     def create(cls, settings: Settings, metrics: Metrics) -> "Services":
@@ -54,6 +58,11 @@ class Services:
                 else None
             ),
             metrics=metrics,
+            event_streams=StreamSlots(
+                settings.max_event_streams, settings.max_event_streams_per_client
+            ),
+            # Within half a poll, so that each stream still sees every progress write.
+            job_reads=SharedJobReads(jobs, settings.events_poll_seconds / 2),
         )
 
     def worker_state(self) -> str:

@@ -25,6 +25,14 @@ class InvalidInputError(ServiceError):
         self.problems = problems or []
 
 
+class TooManyRequestsError(ServiceError):
+    """A client over a limit on what it may hold at once; it may try again after a while."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class UnsupportedMediaError(ServiceError):
     """An upload of a type the service does not read."""
 

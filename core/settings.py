@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         description="Address the HTTP server binds to; without API_KEYS, always 127.0.0.1.",
     )
     port: int = Field(8000, description="Port the HTTP server listens on.")
+    public_url: str | None = Field(
+        None,
+        description="The service's address as its clients reach it (`https://ml.example.com`), "
+        "which the job URLs it answers with start with; none: they are relative (`/jobs/<id>`).",
+    )
     api_keys: Annotated[dict[str, Role], NoDecode] = Field(
         default_factory=dict,
         description="API keys and their roles, as `key:admin,key:predict`; admin keys may do "
@@ -109,6 +114,18 @@ class Settings(BaseSettings):
         le=60,
         description="How often a job's event stream looks for news of the job.",
     )
+    max_event_streams: int = Field(
+        100,
+        ge=1,
+        description="Most job event streams open at once in each serving process; more are "
+        "refused with 429.",
+    )
+    max_event_streams_per_client: int = Field(
+        20,
+        ge=1,
+        description="Most job event streams open at once in each serving process for one "
+        "client: one API key, or, without API_KEYS, one address.",
+    )
     predict_batch_window_ms: float = Field(
         2.0,
         ge=0,
@@ -180,6 +197,15 @@ class Settings(BaseSettings):
                 )
             keys[key] = role
         return keys
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_URL must start with http:// or https://.")
+        return value.rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

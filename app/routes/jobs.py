@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.binary_responses import PNG_RESPONSES, png_response
-from app.deps import JobDep, Limit, Offset, ServicesDep
+from app.deps import EventStreamSlot, JobDep, Limit, Offset, ServicesDep
 from app.job_events import follow_job
 from core.logs import read_job_log
 from core.plots import job_curves_png
@@ -23,6 +23,14 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 LogLimit = Annotated[int, Query(ge=1, le=10_000, description="Most records to return.")]
 
 
+def job_url(job_id: str, request: Request) -> str:
+    """Where to follow a job: under PUBLIC_URL, else relative to the service; never built from
+    the request's Host header, which the client chooses."""
+    path = request.app.url_path_for("read_job", job_id=job_id)
+    public_url = request.app.state.services.settings.public_url
+    return f"{public_url}{path}" if public_url else str(path)
+
+
 def to_job_public(job: Job, request: Request) -> JobPublic:
     error = None
     if job.error_type:
@@ -34,7 +42,7 @@ def to_job_public(job: Job, request: Request) -> JobPublic:
         id=job.id,
         name=job.name,
         status=JobStatus(job.status),
-        url=str(request.url_for("read_job", job_id=job.id)),
+        url=job_url(job.id, request),
         dataset=job.dataset_id,
         model=job.architecture,
         params=TrainParams.model_validate(job.params),
@@ -77,15 +85,16 @@ def read_job(job_id: str, services: ServicesDep, request: Request) -> JobPublic:
     return to_job_public(services.jobs.get_job(job_id), request)
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {}})
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={404: {}, 429: {}})
 async def read_job_events(
-    job: JobDep, services: ServicesDep, request: Request
+    job: JobDep, _slot: EventStreamSlot, services: ServicesDep, request: Request
 ) -> AsyncIterator[ServerSentEvent]:
     """Follow a job as Server-Sent Events: `state` first, then `status`, `progress` and
-    `epoch` as they happen, then `end` with the outcome, after which the stream closes."""
+    `epoch` as they happen, then `end` with the outcome, after which the stream closes.
+    Over the bounds on open streams (per client, and in all), `429` with `Retry-After`."""
     events = follow_job(
         job,
-        services.jobs,
+        services.job_reads,
         lambda changed: to_job_public(changed, request),
         services.settings.events_poll_seconds,
     )

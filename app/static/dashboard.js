@@ -337,7 +337,9 @@ async function followJob(jobId) {
       return !ended;
     });
   } catch (error) {
-    showError("jobs-error", error);
+    // 429: the server's bound on open streams is reached; the periodic refresh keeps the row
+    // current, and follows the job again once a place is free.
+    if (!(error instanceof ApiError && error.status === 429)) showError("jobs-error", error);
     if (error instanceof ApiError) ended = true; // an answer, not a lost connection: no retry
   } finally {
     entry.following = false;

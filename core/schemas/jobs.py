@@ -59,7 +59,9 @@ class JobPublic(BaseModel):
     id: str
     name: str | None
     status: JobStatus
-    url: str = Field(description="Where to follow the job.")
+    url: str = Field(
+        description="Where to follow the job: under PUBLIC_URL, else relative (`/jobs/<id>`)."
+    )
     dataset: str
     model: str = Field(description="Network architecture.")
     params: TrainParams

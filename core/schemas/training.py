@@ -14,7 +14,8 @@ DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["ci
 class TrainRequest(BaseModel):
     """What `POST /train` accepts. Unset recipe values come from the network's recipe."""
 
-    model_config = ConfigDict(extra="forbid")
+    # JSON bodies may hold NaN, Infinity or 1e400 (read as infinity): none is a usable value.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dataset: DatasetId = Field("cifar10", description="Dataset id: `cifar10` or an uploaded one.")
     model: str = Field("seed_cnn", description="Network architecture to train.")

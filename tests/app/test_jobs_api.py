@@ -1,3 +1,8 @@
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from core.settings import Settings
 from core.status import JobStatus
 
 
@@ -155,3 +160,35 @@ def test_delete_a_running_job_is_409_and_keeps_it(client, job_store):
     assert response.status_code == 409
     assert "cancel it" in response.json()["detail"]
     assert client.get(f"/jobs/{job['id']}").json()["status"] == "running"
+
+
+def test_job_urls_never_come_from_the_host_header(client):
+    spoofed = {"host": "attacker.example"}
+    response = client.post("/train", json={"epochs": 1}, headers=spoofed)
+
+    assert response.status_code == 202
+    job = response.json()
+    assert job["url"] == f"/jobs/{job['id']}"
+    assert response.headers["location"] == job["url"]
+    assert client.get("/jobs", headers=spoofed).json()["data"][0]["url"] == job["url"]
+    assert client.get(job["url"], headers=spoofed).json()["url"] == job["url"]
+
+
+def test_job_urls_start_with_the_public_url_when_one_is_set(settings):
+    settings = Settings(
+        data_dir=settings.data_dir,
+        start_worker=False,
+        public_url="https://ml.example.com/",
+        _env_file=None,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/train", json={"epochs": 1}, headers={"host": "attacker.example"})
+
+    job = response.json()
+    assert job["url"] == f"https://ml.example.com/jobs/{job['id']}"
+    assert response.headers["location"] == job["url"]
+
+
+def test_the_public_url_must_be_an_http_address():
+    with pytest.raises(ValueError, match="PUBLIC_URL"):
+        Settings(public_url="ml.example.com", _env_file=None)
