@@ -11,6 +11,7 @@ import secrets
 
 from fastapi.security import HTTPBearer
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import error_response
@@ -50,12 +51,13 @@ def role_of(key: str, keys: dict[str, Role]) -> Role | None:
     return found
 
 
-def client_of(headers: Headers, address: str | None, keys: dict[str, Role]) -> str:
-    """Who a request comes from, for bounds per client: its API key (already checked), or,
-    without configured keys, its address."""
+def client_of(connection: HTTPConnection, keys: dict[str, Role]) -> str:
+    """Who a request comes from, for the bounds and turns per client: its API key (already
+    checked), or, without configured keys, its address (all clients behind one proxy, or on one
+    machine, count as one)."""
     if keys:
-        return "key " + headers.get("authorization", "").partition(" ")[2].strip()
-    return f"address {address}"
+        return "key " + connection.headers.get("authorization", "").partition(" ")[2].strip()
+    return f"address {connection.client.host if connection.client else None}"
 
 
 class ApiKeyMiddleware:

@@ -30,9 +30,7 @@ async def get_model(model_id: str, services: ServicesDep) -> TrainedModel:
 
 # Held until the stream ends or its client leaves: the exit runs once the response is over.
 async def hold_event_stream_slot(request: Request, services: ServicesDep) -> AsyncIterator[None]:
-    address = request.client.host if request.client else None
-    client = client_of(request.headers, address, services.settings.api_keys)
-    with services.event_streams.hold(client):
+    with services.event_streams.hold(client_of(request, services.settings.api_keys)):
         yield
 
 

@@ -3,8 +3,7 @@
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from app.auth import bearer_scheme
-from app.clients import client_identity
+from app.auth import bearer_scheme, client_of
 from app.services import Services
 from app.uploads import OPENAPI_PARAMETERS, OPENAPI_REQUEST_BODY, read_prediction_request
 from core.schemas import PredictionPublic
@@ -32,7 +31,7 @@ async def create_prediction(request: Request) -> Response:
     services: Services = request.app.state.services
     read = await read_prediction_request(request, services.settings.predict_max_batch)
     record, predictions = await services.predictor.predict(
-        read.uploads, read.model, read.top_k, client_identity(request)
+        read.uploads, read.model, read.top_k, client_of(request, services.settings.api_keys)
     )
     results = [
         {"filename": upload.filename, "predictions": image}
