@@ -16,6 +16,7 @@ from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
 from app.routes import metrics as metrics_route
 from app.services import Services
+from app.serving_processes import end_with_parent
 from app.shutdown import watch_for_shutdown
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         watch_for_shutdown()
+        end_with_parent()
         services = Services.create(settings, metrics)
         app.state.services = services
         if services.supervisor is not None:

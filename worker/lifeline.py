@@ -1,18 +1,17 @@
 """The worker's end of its lifeline (core/lifeline.py): once the app that supervises it is gone,
 it stops as on a first SIGTERM, and exits hard if it has not ended after a grace period."""
 
-import logging
 import os
 import threading
-import time
 from collections.abc import Callable
+from functools import partial
 
-from core.lifeline import LIFELINE_FD
+from core.lifeline import LIFELINE_FD, hold_lifeline
 from worker.loop import StopRequest
 
-log = logging.getLogger("worker")
-
 # As long as the app gives its worker between SIGTERM and SIGKILL (app/supervisor.py).
+# A worker stuck past it (a batch that never ends) exits hard: its job is reclaimed once its
+# heartbeat lapses.
 EXIT_GRACE_SECONDS = 10.0
 
 
@@ -28,27 +27,5 @@ def watch_lifeline(
         return None
     lifeline = int(given)
     os.set_inheritable(lifeline, False)
-    thread = threading.Thread(
-        target=_stop_once_cut,
-        args=(lifeline, stop, grace_seconds, hard_exit),
-        name="lifeline",
-        daemon=True,  # a worker that ends otherwise does not wait for it
-    )
-    thread.start()
-    return thread
-
-
-def _stop_once_cut(
-    lifeline: int, stop: StopRequest, grace_seconds: float, hard_exit: Callable[[int], object]
-) -> None:
-    with os.fdopen(lifeline, "rb", buffering=0) as pipe:
-        while pipe.read(64):  # the app writes nothing: the read returns only at end-of-file
-            pass
-    stop.request("the app that supervises this worker is gone")
-    time.sleep(grace_seconds)
-    # Stuck somewhere (a batch that never ends): its job is reclaimed once its heartbeat lapses.
-    log.error(
-        "the worker did not stop within its grace period; exiting now",
-        extra={"grace_seconds": grace_seconds},
-    )
-    hard_exit(1)
+    app_gone = partial(stop.request, "the app that supervises this worker is gone")
+    return hold_lifeline(lifeline, app_gone, grace_seconds, hard_exit)

@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from uvicorn.config import STARTUP_FAILURE
 
+from tests.app.test_job_events import read_events
 from tests.integration.running import (
     child_pids,
     free_port,
@@ -136,9 +138,42 @@ def test_the_worker_ends_when_the_parent_that_supervises_it_is_killed(tmp_path):
     try:
         assert wait_for_exit(worker, timeout=60), "the worker outlived the app that started it"
     finally:
-        kill_if_running([worker, *servers])
+        kill_if_running([worker, *servers])  # a safety net: the serving processes end by themselves
 
     assert "the app that supervises this worker is gone" in service.log.read_text()
+
+
+def test_the_serving_processes_end_when_their_parent_is_killed(tmp_path):
+    # Without a worker the job stays queued, so its event stream would stay open for good.
+    service = start_service(
+        tmp_path / "var", tmp_path / "service.log", API_PROCESSES="2", START_WORKER="false"
+    )
+    parent = service.process.pid
+    servers = wait_for(lambda: len(serving_pids(parent)) == 2 and serving_pids(parent), "servers")
+    try:
+        with service.client() as client:
+            job_id = client.post("/train", json={"epochs": 1}).json()["id"]
+            # A read timeout shorter than the grace period (and the 15 s keep-alive): the stream
+            # ends as on a SIGTERM, not by a hard exit.
+            with client.stream("GET", f"/jobs/{job_id}/events", timeout=10) as response:
+                events = read_events(response.iter_lines())
+                assert next(events)[0] == "state"
+                service.process.kill()
+                service.process.wait()
+                rest = list(events)  # returns once the orphaned server closes the stream
+        for server in servers:
+            assert wait_for_exit(server, timeout=60), "a serving process outlived its parent"
+    finally:
+        service.process.kill()
+        kill_if_running(servers)  # only if the assertions above failed
+
+    assert rest == []
+    log = service.log.read_text()
+    gone = "the process manager that started this serving process is gone; shutting down"
+    assert log.count(gone) == 2
+    assert "did not stop within its grace period" not in log
+    with pytest.raises(httpx.ConnectError):  # the port is free for a restarted app
+        httpx.get(f"{service.url}/healthz", timeout=5)
 
 
 def test_a_setting_that_stops_every_process_starting_stops_the_service(tmp_path):

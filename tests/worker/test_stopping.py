@@ -110,4 +110,4 @@ def test_a_worker_still_running_after_the_grace_period_exits_hard(monkeypatch, c
         watcher.join(10)
 
     assert stop.is_set() and exits == [1]
-    assert "the worker did not stop within its grace period; exiting now" in caplog.messages
+    assert "this process did not stop within its grace period; exiting now" in caplog.messages
