@@ -21,7 +21,7 @@ Steps = Generator[None, None, Any]
 SLICE_SECONDS = 0.01
 # Niceness of the pool's threads, above the event loop's and the model's: a flood of expensive
 # uploads then takes the CPU that nothing else wants, not the one answering other requests.
-THREAD_NICENESS = 5
+THREAD_NICENESS = 10
 
 
 @dataclass
