@@ -19,7 +19,7 @@ from core.jpeg_structure import has_bounded_decoding_cost
 from core.settings import Settings
 
 # Decoders release the GIL, but the Python around each image needs it back, so more threads
-# only fight over it (see docs/performance.md).
+# only fight over it (README, "Predictions under load").
 DEFAULT_DECODE_THREADS = 2
 
 # Images this small are decoded on the event loop: the trip to a thread and back costs a
