@@ -1,20 +1,23 @@
 """Decoding a prediction request's images into one array, within the request's budget.
 
-Small plain JPEGs whose decoding cost is bounded are decoded on the event loop; everything else
-goes to a few threads that clients share in turn (`app/fair_pool.py`), one image per step, after
-the request's images, read from their headers, are checked against its budget of pixels.
+Small plain JPEGs whose decoding cost is bounded are decoded on the event loop. Everything else
+goes to a few threads that clients share in turn (`app/fair_pool.py`), each of which has it
+decoded by a child process of its own (`app/decoder_process.py`): first the request's headers,
+checked against its budget of pixels, then its images, a chunk at a time.
 """
 
 import os
 from collections.abc import Generator, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from queue import SimpleQueue
 
 import numpy as np
 
+from app.decoder_process import DecoderProcess
 from app.fair_pool import FairPool
 from core.errors import InvalidInputError, ServiceError
-from core.images import decode_plain_jpeg, decode_rgb, open_image, plain_jpeg_pixels
+from core.images import decode_plain_jpeg, plain_jpeg_pixels
 from core.jpeg_structure import has_bounded_decoding_cost
 from core.settings import Settings
 
@@ -29,6 +32,10 @@ DEFAULT_DECODE_THREADS = 2
 # longer ever runs on the loop.
 LOOP_DECODE_PIXELS = 64 * 32 * 32
 LOOP_DECODE_BYTES = 128 * 1024
+
+# Images decoded in one trip to a child process: about 10 ms of decoding, against a trip's
+# fraction of a millisecond.
+CHUNK_PIXELS = 1_000_000
 
 
 @dataclass
@@ -57,6 +64,10 @@ class ImageDecoder:
         self.max_pixels = min(settings.max_predict_pixels, settings.max_image_pixels)
         threads = settings.predict_decode_threads or min(DEFAULT_DECODE_THREADS, _cpus())
         self._pool = FairPool(threads, "decode")
+        # One child process for each thread, taken by a step for as long as it runs.
+        self._processes: SimpleQueue[DecoderProcess] = SimpleQueue()
+        for _ in range(threads):
+            self._processes.put(DecoderProcess())
 
     @property
     def threads(self) -> int:
@@ -74,9 +85,11 @@ class ImageDecoder:
 
     def close(self) -> None:
         self._pool.close()
+        while not self._processes.empty():
+            self._processes.get().close()
 
     def _decode_on_loop(self, uploads: list[Upload], size: tuple[int, int]) -> list | None:
-        """None as soon as one is refused: Pillow, which says why, runs in the threads."""
+        """None as soon as one is refused: Pillow, which says why, runs in a child process."""
         images = []
         for upload in uploads:
             image = decode_plain_jpeg(upload.data, size, self.max_pixels)
@@ -88,23 +101,50 @@ class ImageDecoder:
     def _decode_in_steps(
         self, uploads: list[Upload], size: tuple[int, int]
     ) -> Generator[None, None, np.ndarray]:
-        total = 0
-        for upload in uploads:
-            with _named(upload):
-                width, height = open_image(upload.data, self.max_pixels).size
-            total += width * height
-        if total > self.max_pixels:
+        """Read every header first (one step), refuse the request if its images are over its
+        budget, then decode them a chunk (one step) at a time."""
+        pixels = self._in_child(uploads, "image_pixels", self.max_pixels)
+        if sum(pixels) > self.max_pixels:
             raise InvalidInputError(
-                f"The images have {total} pixels in all, over the limit of {self.max_pixels} "
-                "pixels per request (MAX_PREDICT_PIXELS): send fewer or smaller images."
+                f"The images have {sum(pixels)} pixels in all, over the limit of "
+                f"{self.max_pixels} pixels per request (MAX_PREDICT_PIXELS): send fewer or "
+                "smaller images."
             )
-        yield  # the headers were one step; each image is one more
-        images = []
-        for upload in uploads:
-            with _named(upload):
-                images.append(decode_rgb(upload.data, size, self.max_pixels))
+        yield
+        images: list[np.ndarray] = []
+        for chunk in _chunks(uploads, pixels):
+            images += self._in_child(chunk, "decode_images", size, self.max_pixels)
             yield
         return np.stack(images)
+
+    def _in_child(self, uploads: list[Upload], task: str, *args: object) -> list:
+        """The task's result for each upload, run in a child process; the first refusal raised,
+        naming its file."""
+        process = self._processes.get()
+        try:
+            results = process.call(task, [upload.data for upload in uploads], *args)
+        finally:
+            self._processes.put(process)
+        for upload, result in zip(uploads, results, strict=False):
+            if isinstance(result, ServiceError):
+                with _named(upload):
+                    raise result
+        return results
+
+
+def _chunks(uploads: list[Upload], pixels: list[int]) -> Iterator[list[Upload]]:
+    """The uploads in runs of about CHUNK_PIXELS (a large image alone): one trip to the child
+    process each, short enough for the threads to take turns between clients."""
+    chunk: list[Upload] = []
+    in_chunk = 0
+    for upload, count in zip(uploads, pixels, strict=True):
+        if chunk and in_chunk + count > CHUNK_PIXELS:
+            yield chunk
+            chunk, in_chunk = [], 0
+        chunk.append(upload)
+        in_chunk += count
+    if chunk:
+        yield chunk
 
 
 @contextmanager

@@ -8,7 +8,6 @@ image decoded); what it returns is the result.
 
 import asyncio
 import contextlib
-import os
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -19,9 +18,6 @@ from typing import Any
 Steps = Generator[None, None, Any]
 
 SLICE_SECONDS = 0.01
-# Niceness of the pool's threads, above the event loop's and the model's: a flood of expensive
-# uploads then takes the CPU that nothing else wants, not the one answering other requests.
-THREAD_NICENESS = 10
 
 
 @dataclass
@@ -62,7 +58,6 @@ class FairPool:
             self._changed.notify_all()
 
     def _serve(self) -> None:
-        _lower_this_threads_priority()
         while True:
             with self._changed:
                 while not self._waiting:
@@ -117,9 +112,3 @@ def _settle(result: asyncio.Future[Any], value: Any, error: BaseException | None
         result.set_result(value)
     else:
         result.set_exception(error)
-
-
-def _lower_this_threads_priority() -> None:
-    # Not on Linux, where threads have no priorities of their own: the pool works as well.
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), THREAD_NICENESS)
