@@ -21,8 +21,8 @@ from core.images import decode_plain_jpeg, plain_jpeg_pixels
 from core.jpeg_structure import has_bounded_decoding_cost
 from core.settings import Settings
 
-# Decoders release the GIL, but the Python around each image needs it back, so more threads
-# only fight over it (README, "Predictions under load").
+# Each thread has a decoding process of its own: two decode side by side and leave the other
+# CPUs to answering requests (README, "Predictions under load").
 DEFAULT_DECODE_THREADS = 2
 
 # Images this small are decoded on the event loop: the trip to a thread and back costs a
@@ -89,10 +89,11 @@ class ImageDecoder:
             self._processes.get().close()
 
     def _decode_on_loop(self, uploads: list[Upload], size: tuple[int, int]) -> list | None:
-        """None as soon as one is refused: Pillow, which says why, runs in a child process."""
+        """Uploads that `decodes_quickly` passed, decoded; None as soon as one is refused:
+        Pillow, which says why, runs in a child process."""
         images = []
         for upload in uploads:
-            image = decode_plain_jpeg(upload.data, size, self.max_pixels)
+            image = decode_plain_jpeg(upload.data, size)
             if image is None:
                 return None
             images.append(image)

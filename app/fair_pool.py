@@ -2,8 +2,8 @@
 
 A client's expensive uploads must not hold every thread while another client's request waits:
 a thread works for one client for at most a time slice (finishing the step it is in), then
-takes the next client's work in turn. Work is a generator whose every `next()` is one step (one
-image decoded); what it returns is the result.
+takes the next client's work in turn. Work is a generator whose every `next()` is one step (a
+few images decoded); what it returns is the result.
 """
 
 import asyncio

@@ -6,11 +6,11 @@ Keras (and so TensorFlow) is imported when the first model loads, not when the a
 import asyncio
 import gc
 import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ class Predictor:
         self._on_load = on_load
         self._on_batch = on_batch
         self._cache: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._loading: dict[str, asyncio.Lock] = {}
         self._newest_id: str | None = None  # the default model, once loaded
         # Newest models that failed to load in the background, and why.
         self._failed: dict[str, str] = {}
@@ -97,13 +96,11 @@ class Predictor:
         requests ask for it at the same time)."""
         if (cached := self._cached(record.id)) is not None:
             return cached
-        async with self._loading.setdefault(record.id, asyncio.Lock()):
+        # One load at a time, however many requests ask for it or for others: each holds the GIL
+        # for most of a second, and requests for the models already loaded must go on meanwhile.
+        async with self._one_load_at_a_time:
             if record.id not in self._cache:
-                # One load at a time: each holds the GIL for most of a second, and requests for
-                # the models already loaded must go on meanwhile.
-                async with self._one_load_at_a_time:
-                    await self._load_into_cache(record)
-        self._loading.pop(record.id, None)
+                await self._load_into_cache(record)
         return self._cache[record.id]
 
     async def _load_into_cache(self, record: TrainedModel) -> None:
@@ -224,17 +221,14 @@ def _why_it_failed_to_load(record: TrainedModel) -> str:
     )
 
 
-_imports_frozen = threading.Lock()  # taken by the first freeze, and never given back
-
-
+@cache
 def _freeze_imported_objects() -> None:
     """Keras and TensorFlow hold hundreds of thousands of objects that live as long as the
     process; each full collection walked them all, pausing every request for 100-400 ms.
     Frozen once, after their import and before any model loads, collections skip them, while
     models, which may be unloaded, stay collectable."""
-    if _imports_frozen.acquire(blocking=False):
-        gc.collect()
-        gc.freeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict]]:

@@ -46,24 +46,21 @@ def decode_rgb(data: bytes, size: tuple[int, int] | None, max_pixels: int) -> np
     The first frame of an animation is used, EXIF orientation is applied, and grayscale,
     palette, alpha and CMYK images are converted to RGB.
     """
-    rgb = decode_plain_jpeg(data, size, max_pixels)
+    pixels = plain_jpeg_pixels(data)
+    rgb = None if pixels is None or pixels > max_pixels else decode_plain_jpeg(data, size)
     return _pillow_rgb(data, size, max_pixels) if rgb is None else rgb
 
 
-def decode_plain_jpeg(
-    data: bytes, size: tuple[int, int] | None, max_pixels: int
-) -> np.ndarray | None:
-    """`decode_rgb` for a plain colour or grayscale JPEG, decoded by libjpeg-turbo straight into
-    an array; None, without trying Pillow, for anything else or anything that decoder refuses.
+def decode_plain_jpeg(data: bytes, size: tuple[int, int] | None) -> np.ndarray | None:
+    """`decode_rgb` for what `plain_jpeg_pixels` found to be a plain colour or grayscale JPEG,
+    decoded by libjpeg-turbo straight into an array; None, without trying Pillow, if that
+    decoder refuses it.
 
     Pillow decodes with the same library and settings, pixel for pixel the same, but its
     per-image overhead makes a 32x32 JPEG cost about 10 times as much, as much as the model's
     own work on it. Left to Pillow: other formats, EXIF (which may rotate), CMYK, oversized
     images and broken files (Pillow then says why).
     """
-    pixels = plain_jpeg_pixels(data)
-    if pixels is None or pixels > max_pixels:
-        return None
     try:
         rgb = simplejpeg.decode_jpeg(data, colorspace="RGB")
     except ValueError:

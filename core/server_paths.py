@@ -6,6 +6,7 @@ absolute paths; anyone with a predict key may read it.
 
 import os
 import re
+from functools import cache
 from pathlib import Path, PurePosixPath
 
 # Two or more components after a slash that follows no word, slash, dot or colon (so the paths
@@ -20,14 +21,18 @@ def without_server_paths(message: str, data_dir: Path) -> str:
     and any other path on this server cut to its file name. What only looks like a path (an
     API route such as `/jobs/<id>`) is left as it is."""
     root = str(data_dir.resolve())
-    top_folders = set(os.listdir("/"))
 
     def shortened(match: re.Match[str]) -> str:
         path = match.group(0)
         if path == root or path.startswith(f"{root}/"):
             return f"DATA_DIR{path[len(root) :]}"
-        if PurePosixPath(path).parts[1] not in top_folders:
+        if PurePosixPath(path).parts[1] not in _top_folders():
             return path
         return PurePosixPath(path).name or "..."
 
     return _ABSOLUTE_PATH.sub(shortened, message)
+
+
+@cache
+def _top_folders() -> frozenset[str]:
+    return frozenset(os.listdir("/"))

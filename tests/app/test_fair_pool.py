@@ -37,45 +37,39 @@ def test_work_runs_to_its_result_and_errors_reach_the_caller():
     pool.close()
 
 
-def test_a_client_waits_one_slice_at_most_behind_another_clients_long_work():
+def _short_work_after_long_work(long_client: str, short_client: str, steps: int) -> list[str]:
+    """On one thread: `steps` steps of a quarter slice each for `long_client` ("long"), and,
+    once they have started, one step for `short_client` ("short"); the steps in order."""
     pool = FairPool(1, "test")
     done: list[str] = []
     started = threading.Event()
-    steps = 40  # each a quarter of a slice: ten slices' work
 
     async def scenario() -> None:
         long_work = asyncio.ensure_future(
-            pool.run("busy", _steps(steps, SLICE_SECONDS / 4, done, "busy", started))
+            pool.run(long_client, _steps(steps, SLICE_SECONDS / 4, done, "long", started))
         )
         await asyncio.to_thread(started.wait)
-        await pool.run("other", _steps(1, 0, done, "other"))
+        await pool.run(short_client, _steps(1, 0, done, "short"))
         await long_work
 
     asyncio.run(scenario())
     pool.close()
+    return done
 
-    assert done.count("busy") == steps
+
+def test_a_client_waits_one_slice_at_most_behind_another_clients_long_work():
+    steps = 40  # ten slices' work
+    done = _short_work_after_long_work("busy", "other", steps)
+
+    assert done.count("long") == steps
     # First in, first out would run all 40 steps first; in turn, it runs after a slice or two.
-    assert done.index("other") < steps // 2
+    assert done.index("short") < steps // 2
 
 
 def test_a_clients_requests_take_turns_with_each_other_too():
-    pool = FairPool(1, "test")
-    done: list[str] = []
-    started = threading.Event()
+    done = _short_work_after_long_work("c", "c", 40)
 
-    async def scenario() -> None:
-        first = asyncio.ensure_future(
-            pool.run("c", _steps(40, SLICE_SECONDS / 4, done, "first", started))
-        )
-        await asyncio.to_thread(started.wait)
-        await pool.run("c", _steps(1, 0, done, "second"))
-        await first
-
-    asyncio.run(scenario())
-    pool.close()
-
-    assert done.index("second") < 20
+    assert done.index("short") < 20
 
 
 def test_work_whose_caller_went_away_stops_at_its_next_step():

@@ -43,14 +43,7 @@ def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str
         "HEARTBEAT_SECONDS": "1",
         **env,
     }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app"],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_module("app", environment, log)
     service = RunningService(f"http://127.0.0.1:{port}", process, data_dir, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -64,6 +57,21 @@ def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str
         time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the service did not answer within 60 s:\n{log.read_text()}")
+
+
+def start_module(
+    module: str, environment: dict[str, str], log: Path, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """`python -m <module>` from the repository, its output in `log`."""
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            pass_fds=pass_fds,
+        )
 
 
 def stop_service(service: RunningService) -> None:

@@ -3,14 +3,13 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from core.lifeline import LIFELINE_FD
-from tests.samples import REPO_ROOT
+from tests.integration.running import start_module
 from worker.lifeline import watch_lifeline
 from worker.loop import StopRequest
 
@@ -18,16 +17,7 @@ from worker.loop import StopRequest
 def _start_worker(tmp_path: Path, pass_fds: tuple[int, ...] = (), **env: str):
     log = tmp_path / "worker.log"
     environment = {**os.environ, "DATA_DIR": str(tmp_path / "var"), "CPU_REPLICAS": "2", **env}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker"],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            pass_fds=pass_fds,
-        )
-    return process, log
+    return start_module("worker", environment, log, pass_fds), log
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], log: Path) -> None:
