@@ -9,7 +9,7 @@ from app.predictor import Predictor
 from app.serving_processes import worker_supervised_by_parent
 from app.stream_slots import StreamSlots
 from app.supervisor import WorkerSupervisor
-from core.dataset_store import DatasetStore
+from core.datasets.store import DatasetStore
 from core.db import SessionFactory, create_session_factory
 from core.job_store import JobStore
 from core.model_store import ModelStore

@@ -28,8 +28,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from core import plots
-    from core.dataset_store import DatasetStore
     from core.datasets.registration import register_dataset_archive
+    from core.datasets.store import DatasetStore
     from core.db import create_session_factory
     from core.job_store import JobStore
     from core.model_store import ModelStore

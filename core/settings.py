@@ -8,7 +8,6 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 
 MiB = 1024 * 1024
 
@@ -176,9 +175,6 @@ class Settings(BaseSettings):
     )
     cifar10_url: str = Field(
         CIFAR10_URL, description="Where the built-in cifar10 dataset is downloaded from."
-    )
-    cifar10_sha256: str = Field(
-        CIFAR10_SHA256, description="SHA-256 of the archive at CIFAR10_URL."
     )
     log_level: str = Field("INFO", description="Lowest level of log records written.")
 

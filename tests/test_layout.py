@@ -35,6 +35,25 @@ def test_app_does_not_import_tensorflow_until_a_prediction():
     assert "matplotlib" not in loaded  # loaded on the first picture asked for
 
 
+def test_core_imports_no_framework():
+    skipped = {
+        "core.gpu_memory",  # moved out by the serving refactor
+        "core.tensorflow_env",  # moved out by the serving refactor
+        "core.migrations.env",  # Alembic's script: runs only inside Alembic's context
+    }
+    loaded = _loaded_after(
+        "import importlib, pkgutil, core\n"
+        "for module in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+        f"    if module.name not in {sorted(skipped)!r}:\n"
+        "        importlib.import_module(module.name)"
+    )
+
+    frameworks = loaded & {"keras", "tensorflow", "fastapi", "starlette"}
+
+    assert "core.datasets.store" in loaded  # the walk reached the modules
+    assert frameworks == set()
+
+
 def test_the_image_copies_every_package_the_project_installs():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     packages = {

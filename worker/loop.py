@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from core.dataset_store import DatasetStore
+from core.datasets.store import DatasetStore
 from core.db import close_connections, create_session_factory
 from core.job_store import JobStore
 from core.logs import job_log_file, job_logger

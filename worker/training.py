@@ -3,8 +3,8 @@
 import shutil
 from dataclasses import dataclass
 
-from core.dataset_store import DatasetStore
 from core.datasets.loading import load_dataset_arrays
+from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.logs import job_logger
 from core.model_store import ModelStore

@@ -1,8 +1,11 @@
-"""Datasets the service knows without an upload."""
+"""Datasets the service knows without an upload, each with the function that loads its arrays."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.datasets.cifar10 import CLASS_NAMES
+from core.datasets.arrays import DatasetArrays
+from core.datasets.cifar10 import CLASS_NAMES, load_cifar10
+from core.settings import Settings
 from core.tables import Dataset
 
 
@@ -14,6 +17,7 @@ class BuiltinDataset:
     image_shape: list[int]
     train_per_class: int
     test_per_class: int
+    load: Callable[[Settings], DatasetArrays]
 
     def to_record(self) -> Dataset:
         return Dataset(
@@ -32,6 +36,10 @@ class BuiltinDataset:
         )
 
 
+def _load_cifar10(settings: Settings) -> DatasetArrays:
+    return load_cifar10(settings.cache_dir, settings.cifar10_url)
+
+
 BUILTIN_DATASETS = [
     BuiltinDataset(
         id="cifar10",
@@ -40,5 +48,10 @@ BUILTIN_DATASETS = [
         image_shape=[32, 32, 3],
         train_per_class=5000,
         test_per_class=1000,
+        load=_load_cifar10,
     ),
 ]
+
+
+def find_builtin_dataset(dataset_id: str) -> BuiltinDataset | None:
+    return next((dataset for dataset in BUILTIN_DATASETS if dataset.id == dataset_id), None)

@@ -16,6 +16,8 @@ from core.datasets.arrays import DatasetArrays
 from core.errors import DatasetUnavailableError
 
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
+# The official archive's checksum: CIFAR10_URL may name a mirror, which must serve the same file.
+CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 CLASS_NAMES = [
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
@@ -24,21 +26,23 @@ TRAIN_BATCHES = [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)]
 TEST_BATCH = "cifar-10-batches-py/test_batch"
 
 
-def load_cifar10(cache_dir: Path, url: str, sha256: str) -> DatasetArrays:
+def load_cifar10(cache_dir: Path, url: str) -> DatasetArrays:
     decoded = cache_dir / "cifar10.npz"
     if decoded.exists():
         return DatasetArrays.load(decoded)
-    arrays = read_cifar10_archive(_fetch_archive(cache_dir, url, sha256))
+    arrays = read_cifar10_archive(_fetch_archive(cache_dir, url))
     arrays.save(decoded)
     return arrays
 
 
-def _fetch_archive(cache_dir: Path, url: str, sha256: str) -> Path:
+def _fetch_archive(cache_dir: Path, url: str) -> Path:
     from keras.utils import get_file  # Keras loads a backend: only the worker gets here.
 
     try:
         return Path(
-            get_file(fname=ARCHIVE_NAME, origin=url, file_hash=sha256, cache_dir=str(cache_dir))
+            get_file(
+                fname=ARCHIVE_NAME, origin=url, file_hash=CIFAR10_SHA256, cache_dir=str(cache_dir)
+            )
         )
     except Exception as error:
         raise DatasetUnavailableError(

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from core.datasets.arrays import DatasetArrays
-from core.datasets.cifar10 import load_cifar10
+from core.datasets.builtin import find_builtin_dataset
 from core.settings import Settings
 from core.tables import Dataset
 
@@ -13,6 +13,7 @@ def dataset_arrays_path(settings: Settings, dataset_id: str) -> Path:
 
 
 def load_dataset_arrays(dataset: Dataset, settings: Settings) -> DatasetArrays:
-    if dataset.id == "cifar10":
-        return load_cifar10(settings.cache_dir, settings.cifar10_url, settings.cifar10_sha256)
+    builtin = find_builtin_dataset(dataset.id)
+    if builtin is not None:
+        return builtin.load(settings)
     return DatasetArrays.load(dataset_arrays_path(settings, dataset.id))

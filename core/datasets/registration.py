@@ -4,10 +4,10 @@ import shutil
 import uuid
 from pathlib import Path
 
-from core.dataset_store import DatasetStore
 from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.datasets.loading import dataset_arrays_path
+from core.datasets.store import DatasetStore
 from core.settings import Settings
 from core.tables import Dataset
 

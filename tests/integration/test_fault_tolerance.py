@@ -183,8 +183,8 @@ def test_cancel_stops_a_running_job_and_the_worker_goes_on(service, slow_epochs_
 def test_workers_racing_over_a_postgresql_queue_run_each_job_once(
     tmp_path: Path, make_archive, postgres_database_url
 ):
-    from core.dataset_store import DatasetStore
     from core.datasets.registration import register_dataset_archive
+    from core.datasets.store import DatasetStore
     from core.db import create_session_factory
     from core.job_store import JobStore
     from core.schemas import TrainRequest

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from core.dataset_store import DatasetStore
 from core.datasets.registration import register_dataset_archive
+from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.model_store import ModelStore
 from core.schemas import TrainRequest

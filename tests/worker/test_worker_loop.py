@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.dataset_store import DatasetStore
 from core.datasets.loading import dataset_arrays_path
 from core.datasets.registration import register_dataset_archive
+from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.model_store import ModelStore
 from core.schemas import TrainRequest

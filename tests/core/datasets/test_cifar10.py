@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.datasets import cifar10
 from core.datasets.cifar10 import ARCHIVE_NAME, CLASS_NAMES, load_cifar10
 from core.errors import DatasetUnavailableError
 from core.images import decode_rgb
@@ -48,10 +49,16 @@ def cifar_format_archive(tmp_path_factory) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_downloads_verifies_and_decodes_once(tmp_path, cifar_format_archive):
+@pytest.fixture
+def mirrored_archive(cifar_format_archive, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The small archive, with its checksum standing in for the official archive's."""
     archive, sha256 = cifar_format_archive
+    monkeypatch.setattr(cifar10, "CIFAR10_SHA256", sha256)
+    return archive
 
-    arrays = load_cifar10(tmp_path, archive.as_uri(), sha256)
+
+def test_downloads_verifies_and_decodes_once(tmp_path, mirrored_archive):
+    arrays = load_cifar10(tmp_path, mirrored_archive.as_uri())
 
     assert arrays.x_train.shape == (100, 32, 32, 3) and arrays.x_train.dtype == np.uint8
     assert arrays.x_test.shape == (20, 32, 32, 3)
@@ -60,20 +67,28 @@ def test_downloads_verifies_and_decodes_once(tmp_path, cifar_format_archive):
     assert (tmp_path / "datasets" / ARCHIVE_NAME).exists()
     # Decoded once: later loads need neither the network nor the archive.
     (tmp_path / "datasets" / ARCHIVE_NAME).unlink()
-    again = load_cifar10(tmp_path, UNREACHABLE, sha256)
+    again = load_cifar10(tmp_path, UNREACHABLE)
     assert (again.x_train == arrays.x_train).all()
 
 
-def test_a_pre_seeded_archive_works_offline(tmp_path, cifar_format_archive):
-    archive, sha256 = cifar_format_archive
+def test_a_pre_seeded_archive_works_offline(tmp_path, mirrored_archive):
     (tmp_path / "datasets").mkdir()
-    (tmp_path / "datasets" / ARCHIVE_NAME).write_bytes(archive.read_bytes())
+    (tmp_path / "datasets" / ARCHIVE_NAME).write_bytes(mirrored_archive.read_bytes())
 
-    arrays = load_cifar10(tmp_path, UNREACHABLE, sha256)
+    arrays = load_cifar10(tmp_path, UNREACHABLE)
 
     assert arrays.x_test.shape == (20, 32, 32, 3)
 
 
 def test_without_network_or_cache_the_error_says_what_to_do(tmp_path):
     with pytest.raises(DatasetUnavailableError, match=f"place {ARCHIVE_NAME} in"):
-        load_cifar10(tmp_path, UNREACHABLE, "0" * 64)
+        load_cifar10(tmp_path, UNREACHABLE)
+
+
+def test_a_mirror_serving_another_file_is_refused(tmp_path, cifar_format_archive):
+    archive, _ = cifar_format_archive
+
+    with pytest.raises(DatasetUnavailableError, match=f"does not match .*{cifar10.CIFAR10_SHA256}"):
+        load_cifar10(tmp_path, archive.as_uri())
+
+    assert not (tmp_path / "cifar10.npz").exists()

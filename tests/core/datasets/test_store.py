@@ -2,8 +2,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.dataset_store import DatasetStore
 from core.datasets.builtin import BUILTIN_DATASETS
+from core.datasets.store import DatasetStore
 from core.tables import Dataset
 
 
