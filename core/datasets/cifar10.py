@@ -1,4 +1,4 @@
-"""The built-in CIFAR-10, fetched with Keras' downloader into DATA_DIR/cache.
+"""The built-in CIFAR-10, downloaded once into DATA_DIR/cache.
 
 On a machine with internet access the first job downloads it; on one without, a copy of
 `cifar-10-python.tar.gz` placed in DATA_DIR/cache/datasets/ is used (its SHA-256 is checked).
@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from core.datasets.arrays import DatasetArrays
+from core.downloads import fetch_verified
 from core.errors import DatasetUnavailableError
 
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
@@ -36,15 +37,9 @@ def load_cifar10(cache_dir: Path, url: str) -> DatasetArrays:
 
 
 def _fetch_archive(cache_dir: Path, url: str) -> Path:
-    from keras.utils import get_file  # Keras loads a backend: only the worker gets here.
-
     try:
-        return Path(
-            get_file(
-                fname=ARCHIVE_NAME, origin=url, file_hash=CIFAR10_SHA256, cache_dir=str(cache_dir)
-            )
-        )
-    except Exception as error:
+        return fetch_verified(url, cache_dir / "datasets" / ARCHIVE_NAME, CIFAR10_SHA256)
+    except (OSError, ValueError) as error:
         raise DatasetUnavailableError(
             f"CIFAR-10 could not be downloaded from {url} ({error}). Without internet access, "
             f"place {ARCHIVE_NAME} in {cache_dir / 'datasets'}."

@@ -1,6 +1,6 @@
 """The built-in CIFAR-10 loader, fed a real CIFAR-10-format archive made from shared JPEGs.
 
-Keras' downloader fetches it from a file:// URL here, exactly as it fetches the official
+The downloader fetches it from a file:// URL here, exactly as it fetches the official
 archive over HTTPS on a machine with internet access.
 """
 
