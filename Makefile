@@ -22,16 +22,17 @@ test: $(DEV_DEPS) ## Install what the tests need and run them
 	TEST_POSTGRES_URL="$${TEST_POSTGRES_URL-$$(.ci/start-postgres || true)}" \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(DEV_DEPS) ## Lint and check formatting
+lint: $(DEV_DEPS) ## Lint, check formatting and type-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(DEV_DEPS)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -12,6 +12,7 @@ import secrets
 from fastapi.security import HTTPBearer
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import error_response
@@ -76,7 +77,7 @@ class ApiKeyMiddleware:
         else:
             await refusal(scope, receive, send)
 
-    def _refusal(self, headers: Headers, needed: Role):  # type: ignore[no-untyped-def]
+    def _refusal(self, headers: Headers, needed: Role) -> JSONResponse | None:
         scheme, _, key = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return _unauthorized("An API key is required: send `Authorization: Bearer <key>`.")
@@ -88,7 +89,7 @@ class ApiKeyMiddleware:
         return None
 
 
-def _unauthorized(detail: str):  # type: ignore[no-untyped-def]
+def _unauthorized(detail: str) -> JSONResponse:
     response = error_response(401, detail)
     response.headers["WWW-Authenticate"] = "Bearer"
     return response

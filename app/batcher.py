@@ -151,7 +151,8 @@ class MicroBatcher:
             self._changed.wait(remaining)
 
     def _take_batch(self) -> list[_Pending]:
-        batch, size = [], 0
+        batch: list[_Pending] = []
+        size = 0
         # The first one always: a request larger than a batch runs as one of its own.
         while self._waiting and (
             not batch or size + len(self._waiting[0].pixels) <= self._max_batch
@@ -179,7 +180,7 @@ class MicroBatcher:
             self._on_batch(len(pixels))
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable, *args: object) -> None:
+def _on_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: object) -> None:
     # A loop that has closed has nobody waiting for the answer any more.
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(callback, *args)

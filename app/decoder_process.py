@@ -8,6 +8,7 @@ answering requests, and a crash or a hang costs the one request its image.
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -47,7 +48,10 @@ def decode_images(
     return decoded
 
 
-TASKS = {"image_pixels": image_pixels, "decode_images": decode_images}
+TASKS: dict[str, Callable[..., list[Any]]] = {
+    "image_pixels": image_pixels,
+    "decode_images": decode_images,
+}
 
 
 class DecoderProcess:
@@ -60,7 +64,9 @@ class DecoderProcess:
 
     def call(self, task: str, *args: Any) -> list[Any]:
         """`TASKS[task](*args)`, run in the child."""
-        connection = self._connection if self._alive() else self._start()
+        connection = self._connection
+        if connection is None or not self._alive():
+            connection = self._start()
         connection.send((task, args))
         if not connection.poll(TIMEOUT_SECONDS):
             self.close()
@@ -68,12 +74,13 @@ class DecoderProcess:
                 f"The image took longer than {TIMEOUT_SECONDS:.0f} s to decode, and was given up."
             )
         try:
-            return connection.recv()
+            results: list[Any] = connection.recv()
         except (EOFError, OSError):
             self.close()
             raise InvalidInputError(
                 "The image could not be decoded: its decoder failed on it."
             ) from None
+        return results
 
     def close(self) -> None:
         if self._connection is not None:

@@ -11,6 +11,7 @@ from collections.abc import Generator, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from queue import SimpleQueue
+from typing import Any
 
 import numpy as np
 
@@ -81,14 +82,17 @@ class ImageDecoder:
             on_loop = self._decode_on_loop(uploads, size)
             if on_loop is not None:
                 return np.stack(on_loop)
-        return await self._pool.run(client, self._decode_in_steps(uploads, size))
+        stacked: np.ndarray = await self._pool.run(client, self._decode_in_steps(uploads, size))
+        return stacked
 
     def close(self) -> None:
         self._pool.close()
         while not self._processes.empty():
             self._processes.get().close()
 
-    def _decode_on_loop(self, uploads: list[Upload], size: tuple[int, int]) -> list | None:
+    def _decode_on_loop(
+        self, uploads: list[Upload], size: tuple[int, int]
+    ) -> list[np.ndarray] | None:
         """Uploads that `decodes_quickly` passed, decoded; None as soon as one is refused:
         Pillow, which says why, runs in a child process."""
         images = []
@@ -118,7 +122,7 @@ class ImageDecoder:
             yield
         return np.stack(images)
 
-    def _in_child(self, uploads: list[Upload], task: str, *args: object) -> list:
+    def _in_child(self, uploads: list[Upload], task: str, *args: object) -> list[Any]:
         """The task's result for each upload, run in a child process; the first refusal raised,
         naming its file."""
         process = self._processes.get()

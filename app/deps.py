@@ -13,7 +13,8 @@ from core.tables import Job, TrainedModel
 
 async def get_services(request: Request) -> Services:
     # async: FastAPI would run a plain function in a thread, one trip per request.
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -72,7 +72,7 @@ def _jax_call(model: Any) -> Callable[[np.ndarray], Any]:
     non_trainable = [v.value for v in model.non_trainable_variables]
 
     @jax.jit
-    def call(pixels):  # type: ignore[no-untyped-def]
+    def call(pixels: jax.Array) -> jax.Array:
         inputs = pixels.astype("float32")
         logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
         return jax.nn.softmax(logits.astype("float32"))

@@ -65,7 +65,7 @@ class Predictor:
 
     async def predict(
         self, uploads: list[Upload], model_id: str | None, top_k: int, client: Hashable = None
-    ) -> tuple[TrainedModel, list[list[dict]]]:
+    ) -> tuple[TrainedModel, list[list[dict[str, Any]]]]:
         """The `top_k` classes of each image (`Prediction`s, as dicts: this is the hot path),
         from one batched call into the model; `client` is whom decoding is shared among."""
         loaded = self._loaded_for(model_id)
@@ -86,7 +86,7 @@ class Predictor:
 
     def _cached(self, model_id: str | None) -> LoadedModel | None:
         """A loaded model, marked as the most recently used."""
-        if model_id not in self._cache:
+        if model_id is None or model_id not in self._cache:
             return None
         self._cache.move_to_end(model_id)
         return self._cache[model_id]
@@ -231,7 +231,7 @@ def _freeze_imported_objects() -> None:
     gc.freeze()
 
 
-def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict]]:
+def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict[str, Any]]]:
     best = np.argsort(-probabilities, axis=1)[:, :k]
     # Converted to Python numbers in bulk: per element, numpy scalars cost twice as much.
     chosen = np.take_along_axis(probabilities, best, axis=1).tolist()

@@ -151,14 +151,16 @@ class ServiceClient:
             # Also while reading: a stream cut short (the server restarting) lands here.
             raise self._unreachable(error) from error
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
             raise self._unreachable(error) from error
         if response.is_error:
             raise _refusal(response)
-        return response.json() if response.content else None
+        # Every answer with a body is a JSON object; a 204 has none.
+        body: dict[str, Any] = response.json() if response.content else {}
+        return body
 
     def _download(self, path: str, file: BinaryIO, **kwargs: Any) -> None:
         try:

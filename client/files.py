@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import click
+from click.decorators import FC
 from rich.filesize import decimal
 
 from client.api import ServiceClient
@@ -19,7 +20,7 @@ EXPORT_FORMATS = ["saved_model"]
 force_option = click.option("--force", is_flag=True, help="Replace the file if it exists.")
 
 
-def output_option(default_name: str) -> Callable[[click.Command], click.Command]:
+def output_option(default_name: str) -> Callable[[FC], FC]:
     return click.option(
         "-o", "--output", "target", type=click.Path(path_type=Path),
         help=f"The file, or a folder for {default_name} (default: {default_name} here).",

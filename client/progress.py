@@ -108,8 +108,12 @@ class TrainingDisplay:
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
-    names = (("loss", "loss"), ("accuracy", "acc"), ("val_loss", "val_loss"))
-    names += (("val_accuracy", "val_acc"),)
+    names = (
+        ("loss", "loss"),
+        ("accuracy", "acc"),
+        ("val_loss", "val_loss"),
+        ("val_accuracy", "val_acc"),
+    )
     return "  ".join(f"{short} {_number(metrics.get(name))}" for name, short in names)
 
 

@@ -1,7 +1,9 @@
 """The database engine and sessions, for SQLite (the embedded default) or PostgreSQL."""
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.migrate import upgrade_database
 from core.settings import Settings
@@ -9,7 +11,9 @@ from core.settings import Settings
 SessionFactory = sessionmaker[Session]
 
 
-def _enable_sqlite_concurrency(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _enable_sqlite_concurrency(
+    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
+) -> None:
     # WAL lets the app read while the worker writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

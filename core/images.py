@@ -62,7 +62,7 @@ def decode_plain_jpeg(data: bytes, size: tuple[int, int] | None) -> np.ndarray |
     images and broken files (Pillow then says why).
     """
     try:
-        rgb = simplejpeg.decode_jpeg(data, colorspace="RGB")
+        rgb: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="RGB")
     except ValueError:
         return None
     if size is not None and rgb.shape[:2] != size:

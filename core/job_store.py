@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, Update, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -100,7 +100,8 @@ class JobStore:
                         session, candidate.id, JobStatus.FAILED, lost, only_if=candidate.status
                     )
                     continue
-                claimed = session.execute(
+                claimed = _rowcount(
+                    session,
                     update(Job)
                     .where(
                         Job.id == candidate.id,
@@ -114,8 +115,8 @@ class JobStore:
                         started_at=func.coalesce(Job.started_at, now),
                         attempts=Job.attempts + 1,
                         updated_at=now,
-                    )
-                ).rowcount
+                    ),
+                )
             if claimed == 1:
                 return self.get_job(candidate.id)
 
@@ -223,7 +224,7 @@ class JobStore:
         worker_id: str | None = None,
     ) -> bool:
         """Write the outcome; with `worker_id`, only while that worker still owns the job."""
-        outcome = {}
+        outcome: dict[str, Any] = {}
         if model_id is not None:
             outcome = {"model_id": model_id, "test_accuracy": test_accuracy, "test_loss": test_loss}
         owner = {"only_if": JobStatus.RUNNING, "worker_id": worker_id} if worker_id else {}
@@ -234,7 +235,7 @@ class JobStore:
         """Update a job only while `owner` runs it; whether it did."""
         with self._sessions.begin() as session:
             owned = [Job.id == job_id, Job.worker_id == owner, Job.status == JobStatus.RUNNING]
-            return session.execute(update(Job).where(*owned).values(**values)).rowcount == 1
+            return _rowcount(session, update(Job).where(*owned).values(**values)) == 1
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self._sessions.begin() as session:
@@ -272,4 +273,9 @@ def _write_final_status(
         condition.append(Job.status == only_if)
     if worker_id is not None:
         condition.append(Job.worker_id == worker_id)
-    return session.execute(update(Job).where(*condition).values(**values)).rowcount == 1
+    return _rowcount(session, update(Job).where(*condition).values(**values)) == 1
+
+
+def _rowcount(session: Session, statement: Update) -> int:
+    # An UPDATE's result is a CursorResult, which Session.execute's annotation does not say.
+    return cast(CursorResult[Any], session.execute(statement)).rowcount

@@ -2,7 +2,7 @@
 ResNet-9: conv-pool-BN-GELU blocks of widths 64/256/256, trained with a short, large-batch,
 high-learning-rate recipe."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from models.recipe import Recipe
 
@@ -60,7 +60,7 @@ def build_airbench(
     return keras.Model(inputs, logits, name="airbench")
 
 
-def _conv_group(x, width: int, name: str):  # type: ignore[no-untyped-def]
+def _conv_group(x: Any, width: int, name: str) -> Any:
     from keras import layers
 
     x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_conv1")(x)
@@ -72,7 +72,7 @@ def _conv_group(x, width: int, name: str):  # type: ignore[no-untyped-def]
     return layers.Activation("gelu")(x)
 
 
-def _batch_norm(x, name: str):  # type: ignore[no-untyped-def]
+def _batch_norm(x: Any, name: str) -> Any:
     from keras import layers
 
     # No learned scale and a fast-moving average, as airbench94 (PyTorch momentum 0.6).

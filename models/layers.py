@@ -1,6 +1,8 @@
 """Custom layers, losses and schedules of the networks, written with `keras.ops` only so they
 run inside the compiled step on any backend, and registered so saved models load safely."""
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -16,14 +18,16 @@ class RandomFlipTranslate(keras.layers.Layer):
     each GPU epoch 80 times slower in the measurements behind this project's dataset notes.
     """
 
-    def __init__(self, flip: bool = True, pixels: int = 2, seed: int | None = None, **kwargs):
+    def __init__(
+        self, flip: bool = True, pixels: int = 2, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.flip = flip
         self.pixels = pixels
         self.seed = seed
         self._seeds = keras.random.SeedGenerator(seed)
 
-    def call(self, images, training=None):
+    def call(self, images: Any, training: bool | None = None) -> Any:
         if not training:
             return images
         batch = ops.shape(images)[0]
@@ -34,7 +38,7 @@ class RandomFlipTranslate(keras.layers.Layer):
             images = self._translate(images, batch)
         return images
 
-    def _translate(self, images, batch):
+    def _translate(self, images: Any, batch: Any) -> Any:
         pad = self.pixels
         height, width = images.shape[1], images.shape[2]
         padded = ops.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
@@ -45,10 +49,10 @@ class RandomFlipTranslate(keras.layers.Layer):
         padded = ops.take_along_axis(padded, rows[:, :, None, None], axis=1)
         return ops.take_along_axis(padded, cols[:, None, :, None], axis=2)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "flip": self.flip, "pixels": self.pixels, "seed": self.seed}
 
 
@@ -57,11 +61,13 @@ class SparseCrossentropy(keras.losses.Loss):
     """Sparse categorical cross-entropy from logits, with label smoothing (Keras' own sparse
     loss has none)."""
 
-    def __init__(self, label_smoothing: float = 0.0, name: str = "sparse_crossentropy", **kwargs):
+    def __init__(
+        self, label_smoothing: float = 0.0, name: str = "sparse_crossentropy", **kwargs: Any
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.label_smoothing = label_smoothing
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         classes = ops.shape(y_pred)[-1]
         labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
         one_hot = ops.one_hot(labels, classes, dtype=y_pred.dtype)
@@ -69,7 +75,7 @@ class SparseCrossentropy(keras.losses.Loss):
             one_hot, y_pred, from_logits=True, label_smoothing=self.label_smoothing
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
@@ -85,14 +91,14 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         warmup_fraction: float,
         start_factor: float = 0.2,
         end_factor: float = 0.07,
-    ):
+    ) -> None:
         self.peak = peak
         self.total_steps = total_steps
         self.warmup_fraction = warmup_fraction
         self.start_factor = start_factor
         self.end_factor = end_factor
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = ops.cast(step, "float32")
         warmup = max(1.0, self.total_steps * self.warmup_fraction)
         decay = max(1.0, self.total_steps - warmup)
@@ -101,7 +107,7 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         factor = ops.where(step < warmup, rising, ops.maximum(falling, self.end_factor))
         return self.peak * factor
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "peak": self.peak,
             "total_steps": self.total_steps,

@@ -3,6 +3,9 @@ airbench94 does: its filters are the eigenvectors of the covariance of the train
 patches, scaled by 1/sqrt(eigenvalue), each with its negation (so a ReLU/GELU keeps both signs).
 The layer's kernel is then frozen; its bias still learns."""
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 EPSILON = 5e-4  # airbench94's; keeps the near-zero eigenvalues from blowing up
@@ -28,7 +31,9 @@ def whitening_kernel(images: np.ndarray, size: int, epsilon: float = EPSILON) ->
     return np.concatenate([filters, -filters], axis=-1).astype(np.float32)
 
 
-def initialize_whitening(layer, images: np.ndarray, normalize) -> None:  # type: ignore[no-untyped-def]
+def initialize_whitening(
+    layer: Any, images: np.ndarray, normalize: Callable[[np.ndarray], Any]
+) -> None:
     """Set `layer`'s kernel from a sample of `images` (raw pixels, passed through `normalize`,
     what the model does before the layer) and freeze it."""
     sample = images[: min(len(images), SAMPLE_IMAGES)]

@@ -1,5 +1,8 @@
 """Optimizers and learning-rate schedules by the names a job's parameters use."""
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 import keras
 
 from core.schemas import TrainParams
@@ -10,17 +13,23 @@ class SGDWithScaledLearningRates(keras.optimizers.SGD):
     """SGD whose step on some variables (batch-norm biases, in airbench94 and ResNet-9's
     recipes) is `scale` times larger. Weight decay stays as it is, as in those recipes."""
 
-    def __init__(self, *args, scaled_variables=(), scale: float = 1.0, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        *args: Any,
+        scaled_variables: Iterable[keras.Variable] = (),
+        scale: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Their keys, not the variables: an optimizer tracks the variables it holds as its own,
         # and on JAX each would then be donated twice to the compiled step (an error).
         self._scaled_keys = {self._var_key(variable) for variable in scaled_variables}
         self._scale = scale
 
-    def update_step(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
+    def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
         if self._var_key(variable) in self._scaled_keys:
             learning_rate = learning_rate * self._scale
-        return super().update_step(gradient, variable, learning_rate)
+        super().update_step(gradient, variable, learning_rate)
 
 
 def make_optimizer(
@@ -61,7 +70,7 @@ def batch_norm_biases(model: keras.Model) -> list[keras.Variable]:
     ]
 
 
-def _all_layers(layer: keras.layers.Layer):  # type: ignore[no-untyped-def]
+def _all_layers(layer: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
     yield layer
     for inner in getattr(layer, "layers", []):  # a model's layers, nested models included
         yield from _all_layers(inner)

@@ -87,13 +87,14 @@ def iter_archive_files(path: Path, limits: ArchiveLimits) -> Iterator[tuple[Pure
 class _BoundedTarInfo(tarfile.TarInfo):
     """Refuses an oversized pax or GNU long-name header before tarfile reads it."""
 
-    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in TAR_HEADER_TYPES and self.size > MAX_TAR_HEADER_BYTES:
             raise InvalidInputError(
                 f"The archive has a tar header of {self.size} bytes, over the limit of "
                 f"{MAX_TAR_HEADER_BYTES} bytes for one header."
             )
-        return super()._proc_member(archive)  # type: ignore[misc]
+        # A private hook of tarfile's, which its stubs leave out.
+        return super()._proc_member(archive)  # type: ignore[misc, no-any-return]
 
 
 def _open_tar(path: Path) -> tarfile.TarFile:

@@ -16,7 +16,7 @@ class DatasetArrays:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+        return tuple(self.x_train.shape[1:])
 
     def save(self, path: Path) -> None:
         # Written beside the target and renamed, so a crash never leaves half a file.

@@ -2,13 +2,13 @@
 `alembic` on the command line, on the database the settings name."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from core.settings import get_settings
 from core.tables import Base
 
 
-def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
+def run_migrations(connection: Connection) -> None:
     # Batch mode rewrites tables where SQLite cannot ALTER them in place.
     context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
     with context.begin_transaction():
