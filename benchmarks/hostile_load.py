@@ -42,13 +42,13 @@ from benchmarks.predict_load import (
 )
 from benchmarks.server import running_server
 from core.settings import Settings
-from tests.hostile_images import (
+from devkit.hostile_images import (
     blank,
     png_claiming,
     progressive_scan_flood,
     segment_padded_jpeg,
 )
-from tests.samples import save_untrained_model
+from devkit.saved_models import save_untrained_model
 
 PROBE_INTERVAL_SECONDS = 0.02
 

@@ -3,7 +3,7 @@
 import re
 
 from core.settings import Settings
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 
 def test_readme_configuration_table_lists_every_setting():

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import tomllib
 
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 
 @dataclass

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from uvicorn.config import STARTUP_FAILURE
 
+from devkit.samples import REPO_ROOT, cifar_samples
 from tests.app.test_job_events import read_events
 from tests.integration.running import (
     child_pids,
@@ -22,7 +23,6 @@ from tests.integration.running import (
     wait_for_job,
     worker_pids,
 )
-from tests.samples import REPO_ROOT, cifar_samples
 
 pytestmark = pytest.mark.slow
 
