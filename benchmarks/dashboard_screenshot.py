@@ -77,7 +77,7 @@ def _wait(client: httpx.Client, job_id: str, done, timeout: float = 300) -> None
 
 
 def _photograph(url: str, image: bytes, out: Path) -> None:
-    from tests.integration.browser import launch_chromium
+    from devkit.browser import launch_chromium
 
     with launch_chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})

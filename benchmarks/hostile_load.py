@@ -6,7 +6,7 @@ send uploads that are cheap to send and expensive to decode.
 Starts `python -m app` (no worker) serving an untrained seed_cnn, then measures, in rounds, the
 ordinary clients' latency (single-image requests, one connection each) and `/healthz`'s (one
 prober, a request every 20 ms), first calm, then with `--hostile` clients cycling through the
-hostile kinds (tests/hostile_images.py: a progressive JPEG of ten thousand scans, a JPEG padded
+hostile kinds (devkit/hostile_images.py: a progressive JPEG of ten thousand scans, a JPEG padded
 with thousands of header segments, blank images of 5000x5000 pixels in five formats, 64 large
 PNGs in one request, a PNG header claiming 100,000 x 100,000 pixels; with `--cycle-models`, also
 predictions with each of more models than the cache holds in turn, so that each loads one). The
@@ -42,13 +42,13 @@ from benchmarks.predict_load import (
 )
 from benchmarks.server import running_server
 from core.settings import Settings
-from tests.hostile_images import (
+from devkit.hostile_images import (
     blank,
     png_claiming,
     progressive_scan_flood,
     segment_padded_jpeg,
 )
-from tests.samples import save_untrained_model
+from devkit.saved_models import save_untrained_model
 
 PROBE_INTERVAL_SECONDS = 0.02
 

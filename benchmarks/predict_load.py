@@ -46,7 +46,7 @@ from benchmarks.server import cpus_while, running_server
 from core.images import decode_rgb
 from core.settings import Settings
 from core.tensorflow_env import apply_tensorflow_defaults
-from tests.samples import save_untrained_model
+from devkit.saved_models import save_untrained_model
 
 LIMIT_NAMES = {
     "floor": "HTTP floor",

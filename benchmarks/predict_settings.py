@@ -35,7 +35,7 @@ from benchmarks.predict_load import (
 )
 from benchmarks.server import cpu_seconds, cpus_while, running_server
 from core.settings import Settings
-from tests.samples import save_untrained_model
+from devkit.saved_models import save_untrained_model
 
 
 def main() -> None:

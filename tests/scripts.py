@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 
 def run_script(code: str, *args: str, timeout: float = 600, **env: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from core.settings import Settings
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 
 def test_readme_configuration_table_lists_every_setting():

@@ -1,11 +1,15 @@
 """The layering the project relies on: the worker never loads FastAPI, the app loads
 TensorFlow only when a prediction needs it."""
 
+import ast
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
-from tests.samples import REPO_ROOT
+import pytest
+
+from devkit.samples import REPO_ROOT
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -67,3 +71,33 @@ def test_the_image_copies_every_package_the_project_installs():
     }
 
     assert packages <= copied, f"the Dockerfile does not copy {sorted(packages - copied)}"
+
+
+# What the tests and the benchmarks share lives in devkit/, which imports neither of them.
+FORBIDDEN_IMPORTS = {
+    "benchmarks": {"tests"},
+    "tests": {"benchmarks"},
+    "devkit": {"tests", "benchmarks"},
+}
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The top-level packages that a file imports, inside functions too."""
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    return imported
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN_IMPORTS))
+def test_tests_and_benchmarks_share_code_only_through_devkit(folder):
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(forbidden)
+        for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if (forbidden := _top_level_imports(path) & FORBIDDEN_IMPORTS[folder])
+    }
+
+    assert offenders == {}, f"{folder}/ imports what it must not: {offenders}"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.tables import TrainedModel
-from tests.samples import save_untrained_model
+from devkit.saved_models import save_untrained_model
 
 
 @pytest.fixture

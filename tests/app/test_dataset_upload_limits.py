@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.hostile_archives import tar_with_zeros, zip_with_zeros
-from tests.samples import cifar_samples
+from devkit.hostile_archives import tar_with_zeros, zip_with_zeros
+from devkit.samples import cifar_samples
 
 FILE_LIMIT = 1 << 20
 

@@ -8,8 +8,8 @@ import pytest
 import app.decoder_process
 from app.decoder_process import DecoderProcess
 from core.errors import InvalidInputError, ServiceError
-from tests.hostile_images import blank, png_claiming
-from tests.samples import cifar_samples
+from devkit.hostile_images import blank, png_claiming
+from devkit.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from PIL import Image
 import core.images
 from app.decoder_process import DecoderProcess
 from app.main import create_app
-from tests.hostile_images import blank, progressive_scan_flood, segment_padded_jpeg
-from tests.samples import cifar_samples
+from devkit.hostile_images import blank, progressive_scan_flood, segment_padded_jpeg
+from devkit.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 

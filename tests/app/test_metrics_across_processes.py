@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 COUNT = """
 from app.metrics import Metrics

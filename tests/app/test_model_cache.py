@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.predictor import Predictor
 from core.status import JobStatus
-from tests.samples import cifar_samples
+from devkit.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.export import ARCHIVES, ExportFormat
 from core.images import decode_rgb
-from tests.samples import cifar_samples
+from devkit.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 

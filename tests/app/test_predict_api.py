@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from core.schemas import PredictionPublic
-from tests.samples import cifar_samples
+from devkit.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,8 @@ from app.decoding import LOOP_DECODE_PIXELS, Upload, decodes_quickly
 from app.predictor import Predictor
 from core.db import create_session_factory
 from core.model_store import ModelStore
-from tests.samples import cifar_samples, save_untrained_model
+from devkit.samples import cifar_samples
+from devkit.saved_models import save_untrained_model
 
 pytestmark = pytest.mark.slow
 

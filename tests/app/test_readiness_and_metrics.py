@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.samples import cifar_samples
+from devkit.samples import cifar_samples
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from app.tensorflow_threads import ThreadPools, serving_thread_pools
 from core.settings import Settings
-from tests.samples import save_untrained_model
+from devkit.saved_models import save_untrained_model
 from tests.scripts import run_script
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.samples import write_image_folder_archive
 from tests.integration.running import RunningService, start_service, stop_service
-from tests.samples import write_image_folder_archive
 
 KTS = Path(sys.executable).with_name("kts")  # the console script `pip install -e .` writes
 CLASSES = ["airplane", "cat", "ship"]

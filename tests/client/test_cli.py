@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from devkit.processes import free_port
 from tests.client.conftest import CLASSES, KTS, Kts, one_line_error
-from tests.integration.running import free_port, start_service, stop_service
+from tests.integration.running import start_service, stop_service
 
 pytestmark = pytest.mark.slow
 

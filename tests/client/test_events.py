@@ -16,7 +16,7 @@ from rich.console import Console
 from client.api import ServiceClient, ServiceError
 from client.events import JobEvent, decode_events, follow_job
 from client.progress import TrainingDisplay
-from tests.integration.running import free_port
+from devkit.processes import free_port
 
 RECORDED = (Path(__file__).parent / "data" / "job_events.txt").read_text()
 # Cut inside the second epoch's progress, mid-message, as a server killed there leaves it.

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 
 def test_the_client_imports_no_framework_and_no_server_code():

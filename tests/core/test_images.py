@@ -6,7 +6,7 @@ from PIL import Image
 
 from core.errors import InvalidInputError, UnsupportedMediaError
 from core.images import decode_rgb, plain_jpeg_pixels
-from tests.samples import cifar_samples
+from devkit.samples import cifar_samples
 
 LIMIT = 40_000_000
 

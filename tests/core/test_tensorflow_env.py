@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.tensorflow_env import DEFAULTS, apply_tensorflow_defaults
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 # Imports what the entry point imports, then reports whether TensorFlow runs its oneDNN kernels.
 ONEDNN_IN = """

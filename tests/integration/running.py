@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.samples import REPO_ROOT
+from devkit.processes import child_pids, free_port, stat_fields, wait_until_answers
+from devkit.samples import REPO_ROOT
 
 
 @dataclass
@@ -23,12 +23,6 @@ class RunningService:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str) -> RunningService:
@@ -45,16 +39,10 @@ def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str
     }
     process = start_module("app", environment, log)
     service = RunningService(f"http://127.0.0.1:{port}", process, data_dir, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{service.url}/healthz", timeout=1).status_code == 200:
-                return service
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    if wait_until_answers(f"{service.url}/healthz", process, timeout=60):
+        return service
+    if process.poll() is not None:
+        raise RuntimeError(f"the service exited:\n{log.read_text()}")
     process.kill()
     raise RuntimeError(f"the service did not answer within 60 s:\n{log.read_text()}")
 
@@ -99,32 +87,14 @@ def wait_for_job(
     raise AssertionError(f"job {job_id} did not finish in {timeout} s; last state {seen[-1]}")
 
 
-def child_pids(parent: int, argument: bytes) -> list[int]:
-    """`parent`'s child processes that have `argument` among their command-line arguments."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            arguments = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and argument in arguments:
-            pids.append(int(entry.name))
-    return sorted(pids)
-
-
 def worker_pids(app_pid: int) -> list[int]:
     return child_pids(app_pid, b"worker")  # python -m worker
 
 
 def has_ended(pid: int) -> bool:
     """Whether a process, not necessarily this one's child, has ended (a zombie has)."""
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
+    fields = stat_fields(pid)
+    return not fields or fields[0] == "Z"
 
 
 def wait_for_exit(pid: int, timeout: float) -> bool:

@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from core.settings import Settings
+from devkit.saved_models import save_untrained_model
 from tests.integration.running import RunningService, start_service, stop_service
-from tests.samples import save_untrained_model
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devkit.samples import REPO_ROOT
 from tests.integration.running import start_service, stop_service
-from tests.samples import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

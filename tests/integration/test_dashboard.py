@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from devkit.browser import chromium_path, launch_chromium
+from devkit.samples import cifar_samples
 from tests.conftest import CLASSES
-from tests.integration.browser import chromium_path, launch_chromium
 from tests.integration.running import RunningService, start_service, stop_service
-from tests.samples import cifar_samples
 
 pytestmark = pytest.mark.slow
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devkit.samples import REPO_ROOT, cifar_samples
 from tests.integration.running import (
     RunningService,
     kill_if_running,
@@ -21,7 +22,6 @@ from tests.integration.running import (
     wait_for_job,
     worker_pids,
 )
-from tests.samples import REPO_ROOT, cifar_samples
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from devkit.samples import cifar_samples
 from tests.integration.running import wait_for_job, worker_pids
-from tests.samples import cifar_samples
 from tests.tensorboard_events import logged_steps
 
 pytestmark = pytest.mark.slow

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from uvicorn.config import STARTUP_FAILURE
 
+from devkit.processes import child_pids, free_port
+from devkit.samples import REPO_ROOT, cifar_samples
 from tests.app.test_job_events import read_events
 from tests.integration.running import (
-    child_pids,
-    free_port,
     kill_if_running,
     start_service,
     stop_service,
@@ -22,7 +22,6 @@ from tests.integration.running import (
     wait_for_job,
     worker_pids,
 )
-from tests.samples import REPO_ROOT, cifar_samples
 
 pytestmark = pytest.mark.slow
 

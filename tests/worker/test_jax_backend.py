@@ -12,7 +12,7 @@ from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.model_store import ModelStore
 from core.schemas import TrainRequest
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 from tests.scripts import run_script
 
 pytestmark = pytest.mark.slow

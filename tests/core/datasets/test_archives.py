@@ -8,7 +8,7 @@ import pytest
 
 from core.datasets.archives import MAX_TAR_HEADER_BYTES, ArchiveLimits, iter_archive_files
 from core.errors import InvalidInputError, UnsupportedMediaError
-from tests.hostile_archives import (
+from devkit.hostile_archives import (
     claim_zip_member_size,
     mark_zip_member_encrypted,
     tar_with_pax_header,

@@ -17,7 +17,7 @@ from core.datasets import cifar10
 from core.datasets.cifar10 import ARCHIVE_NAME, CLASS_NAMES, load_cifar10
 from core.errors import DatasetUnavailableError
 from core.images import decode_rgb
-from tests.samples import cifar_samples
+from devkit.samples import cifar_samples
 
 UNREACHABLE = "http://127.0.0.1:9/cifar-10-python.tar.gz"
 PER_BATCH = 2  # images per class in each batch

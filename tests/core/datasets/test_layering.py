@@ -4,7 +4,7 @@ import ast
 import re
 
 import core.datasets
-from tests.samples import REPO_ROOT
+from devkit.samples import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "core" / "datasets"
 

@@ -70,28 +70,3 @@ def write_image_folder_archive(
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))
     return path
-
-
-def save_untrained_model(settings, class_names: list[str], metrics=None):  # type: ignore[no-untyped-def]
-    """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one;
-    its metrics are made up (`metrics` adds to them)."""
-    from core.db import create_session_factory
-    from core.model_store import ModelStore
-    from models import get_architecture
-    from worker.saving import save_trained_model
-
-    network = get_architecture("seed_cnn").build((32, 32, 3), len(class_names))
-    record = save_trained_model(
-        network,
-        settings.models_dir,
-        {
-            "job_id": "job-for-test",
-            "dataset_id": "sample",
-            "architecture": "seed_cnn",
-            "class_names": class_names,
-            "input_shape": [32, 32, 3],
-            "params": {"epochs": 1},
-            "metrics": {"test_accuracy": 0.5, "test_loss": 1.0, **(metrics or {})},
-        },
-    )
-    return ModelStore(create_session_factory(settings)).add_model(record)

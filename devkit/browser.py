@@ -1,5 +1,5 @@
-"""A real browser for the dashboard's tests: Debian's chromium (.ci/install-chromium), driven
-by Playwright, which downloads no browser of its own."""
+"""A real browser for the dashboard's test and its screenshot: Debian's chromium
+(.ci/install-chromium), driven by Playwright, which downloads no browser of its own."""
 
 import shutil
 from collections.abc import Iterator
