@@ -63,7 +63,7 @@ class ImageDecoder:
     def __init__(self, settings: Settings) -> None:
         # A request's images together, and so each one, may have this many pixels at most.
         self.max_pixels = min(settings.max_predict_pixels, settings.max_image_pixels)
-        threads = settings.predict_decode_threads or min(DEFAULT_DECODE_THREADS, _cpus())
+        threads = settings.prediction.decode_threads or min(DEFAULT_DECODE_THREADS, _cpus())
         self._pool = FairPool(threads, "decode")
         # One child process for each thread, taken by a step for as long as it runs.
         self._processes: SimpleQueue[DecoderProcess] = SimpleQueue()

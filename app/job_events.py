@@ -1,8 +1,8 @@
 """A job's life as Server-Sent Events: its current state, then each change, then its outcome.
 
 The worker writes progress to the database, so the stream reads the job every
-`EVENTS_POLL_SECONDS` and sends what changed since the last read; that interval is shorter
-than the worker's between two progress writes, so each write is seen.
+`INTERVALS__EVENTS_POLL_SECONDS` and sends what changed since the last read; that interval is
+shorter than the worker's between two progress writes, so each write is seen.
 """
 
 import asyncio

@@ -112,10 +112,10 @@ class Predictor:
             raise ModelUnavailableError(_why_it_failed_to_load(record)) from error
         batcher = MicroBatcher(
             forward,
-            self._settings.predict_batch_window_ms / 1000,
-            self._settings.predict_max_batch,
+            self._settings.prediction.batch_window_ms / 1000,
+            self._settings.prediction.max_batch,
             self._on_batch,
-            self._settings.predict_batches_in_flight,
+            self._settings.prediction.batches_in_flight,
         )
         self._cache[record.id] = LoadedModel(record, model, batcher)
         seconds = time.monotonic() - started
@@ -131,7 +131,7 @@ class Predictor:
         """Keep the newest model (the default one) loaded, so no request waits for its load."""
         while True:
             await self.load_newest()
-            await asyncio.sleep(self._settings.model_poll_seconds)
+            await asyncio.sleep(self._settings.intervals.model_poll_seconds)
 
     async def load_newest(self) -> None:
         """Load the newest model if it is not loaded; a model that failed is tried once only,
@@ -187,7 +187,7 @@ class Predictor:
     def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Any]:
         model = load_keras_model(record.path, self._settings)
         forward = compile_forward(model)
-        warm_up(forward, tuple(record.input_shape), self._settings.predict_max_batch)
+        warm_up(forward, tuple(record.input_shape), self._settings.prediction.max_batch)
         return model, forward
 
 

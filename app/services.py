@@ -62,7 +62,7 @@ class Services:
                 settings.max_event_streams, settings.max_event_streams_per_client
             ),
             # Within half a poll, so that each stream still sees every progress write.
-            job_reads=SharedJobReads(jobs, settings.events_poll_seconds / 2),
+            job_reads=SharedJobReads(jobs, settings.intervals.events_poll_seconds / 2),
         )
 
     def worker_state(self) -> str:

@@ -5,9 +5,11 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 from core.lifeline import LIFELINE_FD
-from core.settings import Settings
+from core.settings import NESTED_DELIMITER, Settings
 
 log = logging.getLogger("app.supervisor")
 
@@ -18,13 +20,20 @@ STOP_GRACE_SECONDS = 10.0
 def worker_environment(settings: Settings) -> dict[str, str]:
     """The app's own settings, passed on, so the worker sees what the app sees."""
     env = dict(os.environ)
-    for name, value in settings.model_dump(exclude={"api_keys"}).items():
-        if value is not None:
-            env[name.upper()] = str(value)
+    env.update(_environment_variables(settings.model_dump(exclude={"api_keys"})))
     env.pop("API_KEYS", None)  # the worker serves no requests: it gets no keys
     env["DATA_DIR"] = str(settings.data_dir.resolve())
     env["DATABASE_URL"] = settings.resolved_database_url
     return env
+
+
+def _environment_variables(values: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Each setting as the variable that sets it; a group's as `<GROUP>__<NAME>` each."""
+    for name, value in values.items():
+        if isinstance(value, dict):
+            yield from _environment_variables(value, f"{prefix}{name}{NESTED_DELIMITER}")
+        elif value is not None:
+            yield f"{prefix}{name}".upper(), str(value)
 
 
 def start_worker_process(settings: Settings) -> tuple[subprocess.Popen[bytes], int]:

@@ -27,10 +27,10 @@ def serving_thread_pools(settings: Settings, cpus: int, has_gpu: bool) -> Thread
     of the CPUs within an operation, and operations run one after another. With a GPU, where
     the model's work is not on these threads and other sizes were not measured, TensorFlow
     chooses."""
-    intra_op = settings.predict_intra_op_threads
-    inter_op = settings.predict_inter_op_threads
+    intra_op = settings.prediction.intra_op_threads
+    inter_op = settings.prediction.inter_op_threads
     if not has_gpu:
-        intra_op = intra_op or max(1, cpus // settings.predict_batches_in_flight)
+        intra_op = intra_op or max(1, cpus // settings.prediction.batches_in_flight)
         inter_op = inter_op or 1
     return ThreadPools(intra_op, inter_op)
 

@@ -104,8 +104,8 @@ def _serve_measurements(model_path: str, pixels_path: str, callers: int) -> None
 
     apply_tensorflow_defaults()
     # One thread within each operation; as many operations at once as there are loops.
-    pools = {"predict_intra_op_threads": 1, "predict_inter_op_threads": callers}
-    size_thread_pools_for_serving(Settings(_env_file=None, **pools))
+    pools = {"intra_op_threads": 1, "inter_op_threads": callers}
+    size_thread_pools_for_serving(Settings(_env_file=None, prediction=pools))
     pixels = np.load(pixels_path)
     measure = _measurement(_compiled(model_path, pixels), pixels, callers)
     print("ready", flush=True)

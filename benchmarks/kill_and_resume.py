@@ -40,7 +40,7 @@ def main() -> None:
         )
         env = {
             "DATA_DIR": str(Path(folder) / "var"),
-            "HEARTBEAT_SECONDS": "1",
+            "INTERVALS__HEARTBEAT_SECONDS": "1",
             "HEARTBEAT_TIMEOUT_SECONDS": "5",
             "MAX_JOB_ATTEMPTS": str(args.kills + 2),
             "LOG_LEVEL": "WARNING",

@@ -79,7 +79,7 @@ def main() -> None:
         help="spread the clients over this many processes (on a machine with many cores, one "
         "process's event loop is the limit)",
     )
-    parser.add_argument("--window-ms", type=float, default=None, help="PREDICT_BATCH_WINDOW_MS")
+    parser.add_argument("--window-ms", type=float, default=None, help="PREDICTION__BATCH_WINDOW_MS")
     parser.add_argument(
         "--api-processes",
         type=int,
@@ -113,7 +113,7 @@ def main() -> None:
         gc.freeze()
         env = service_env(data_dir)
         if args.window_ms is not None:
-            env["PREDICT_BATCH_WINDOW_MS"] = str(args.window_ms)
+            env["PREDICTION__BATCH_WINDOW_MS"] = str(args.window_ms)
         env["API_PROCESSES"] = str(args.api_processes)
         server_cpus = _other_cpus() if args.pin else None
         app = [sys.executable, "-m", "app"]

@@ -1,7 +1,7 @@
 """Values of one setting compared on POST /predict, with the load benchmark's clients.
 
     python -m benchmarks.predict_settings --archive ../shared/datasets/cifar10-jpeg.tar.gz \\
-        --setting PREDICT_BATCHES_IN_FLIGHT=1,2 --images 32 --concurrency 8 16 --rounds 5
+        --setting PREDICTION__BATCHES_IN_FLIGHT=1,2 --images 32 --concurrency 8 16 --rounds 5
 
 Starts one service (a seed_cnn, as `predict_load` does) for each value, all at once, each idle
 while another is measured, and measures them in turn, round after round, the first in turn

@@ -1,23 +1,109 @@
-"""The service's configuration: one class, read from the environment (or `.env`)."""
+"""The service's configuration: one class, read from the environment (or `.env`).
+
+The settings a user sets are flat (`MAX_UPLOAD_BYTES`); the tuning knobs are grouped, each group
+a nested model read from `<GROUP>__<NAME>` (`PREDICTION__MAX_BATCH`), and documented apart, in
+docs/performance.md.
+"""
 
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 MiB = 1024 * 1024
 
+# Between a group's name and a setting's in the environment: `INTERVALS__HEARTBEAT_SECONDS`.
+NESTED_DELIMITER = "__"
+
 Role = Literal["admin", "predict"]
 ROLES = ("admin", "predict")
 
 
+class PredictionTuning(BaseModel):
+    """How predictions are batched and threaded: `PREDICTION__<NAME>`."""
+
+    batch_window_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        description="How long a prediction waits for others to share its batch, in milliseconds "
+        "(only while requests come together).",
+    )
+    max_batch: int = Field(
+        64, ge=1, le=4096, description="Most images run through a model in one batch."
+    )
+    batches_in_flight: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="How many batches of one model run at once, each on a thread of its own: "
+        "while one runs, the next full batch is gathered and started.",
+    )
+    decode_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Threads that decode uploaded images; default: 2 (1 on a machine with one "
+        "CPU).",
+    )
+    intra_op_threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="TensorFlow's threads for the work within one operation, in each serving "
+        "process; default: the CPUs shared out among the batches in flight, on a machine "
+        "without a GPU (TensorFlow's own choice with one).",
+    )
+    inter_op_threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="TensorFlow's threads for running operations side by side, in each serving "
+        "process; default: 1 on a machine without a GPU (TensorFlow's own choice with one).",
+    )
+
+
+class Intervals(BaseModel):
+    """How often the service's loops wake: `INTERVALS__<NAME>`."""
+
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle worker looks for queued jobs."
+    )
+    heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a worker records that it is alive while training."
+    )
+    job_watch_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="How often a training job's watcher wakes, to look for a cancel request and "
+        "to heartbeat when one is due.",
+    )
+    progress_seconds: float = Field(
+        0.5, gt=0, description="Least time between two progress writes within an epoch."
+    )
+    events_poll_seconds: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        description="How often a job's event stream looks for news of the job.",
+    )
+    model_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the app looks for a newer model to load in advance."
+    )
+
+
 class Settings(BaseSettings):
     # Errors never echo a value: API keys and database passwords are among them.
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_nested_delimiter=NESTED_DELIMITER,
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
 
     data_dir: Path = Field(
         Path("var"), description="Folder for the database, datasets, models and caches."
@@ -89,29 +175,11 @@ class Settings(BaseSettings):
     max_dataset_image_side: int = Field(
         512, gt=0, description="Largest side, in pixels, that dataset images are resized to."
     )
-    worker_poll_seconds: float = Field(
-        1.0, gt=0, description="How often an idle worker looks for queued jobs."
-    )
-    heartbeat_seconds: float = Field(
-        5.0, gt=0, description="How often a worker records that it is alive while training."
-    )
     heartbeat_timeout_seconds: float = Field(
         60.0, gt=0, description="A running job whose heartbeat is older than this is reclaimed."
     )
-    cancel_poll_seconds: float = Field(
-        0.5, gt=0, description="How often a training worker checks whether its job was cancelled."
-    )
     max_job_attempts: int = Field(
         3, ge=1, description="How many times a job is started before it is marked failed."
-    )
-    progress_interval_seconds: float = Field(
-        0.5, gt=0, description="Least time between two progress writes within an epoch."
-    )
-    events_poll_seconds: float = Field(
-        0.25,
-        gt=0,
-        le=60,
-        description="How often a job's event stream looks for news of the job.",
     )
     max_event_streams: int = Field(
         100,
@@ -125,47 +193,13 @@ class Settings(BaseSettings):
         description="Most job event streams open at once in each serving process for one "
         "client: one API key, or, without API_KEYS, one address.",
     )
-    predict_batch_window_ms: float = Field(
-        2.0,
-        ge=0,
-        le=1000,
-        description="How long a prediction waits for others to share its batch, in milliseconds "
-        "(only while requests come together).",
+    prediction: PredictionTuning = Field(
+        default_factory=PredictionTuning,
+        description="Tuning of predictions' batches and threads (docs/performance.md).",
     )
-    predict_max_batch: int = Field(
-        64, ge=1, le=4096, description="Most images run through a model in one batch."
-    )
-    predict_batches_in_flight: int = Field(
-        2,
-        ge=1,
-        le=64,
-        description="How many batches of one model run at once, each on a thread of its own: "
-        "while one runs, the next full batch is gathered and started.",
-    )
-    predict_decode_threads: int | None = Field(
-        None,
-        ge=1,
-        le=256,
-        description="Threads that decode uploaded images; default: 2 (1 on a machine with one "
-        "CPU).",
-    )
-    predict_intra_op_threads: int | None = Field(
-        None,
-        ge=1,
-        le=1024,
-        description="TensorFlow's threads for the work within one operation, in each serving "
-        "process; default: the CPUs shared out among the batches in flight, on a machine "
-        "without a GPU (TensorFlow's own choice with one).",
-    )
-    predict_inter_op_threads: int | None = Field(
-        None,
-        ge=1,
-        le=1024,
-        description="TensorFlow's threads for running operations side by side, in each serving "
-        "process; default: 1 on a machine without a GPU (TensorFlow's own choice with one).",
-    )
-    model_poll_seconds: float = Field(
-        2.0, gt=0, description="How often the app looks for a newer model to load in advance."
+    intervals: Intervals = Field(
+        default_factory=Intervals,
+        description="How often the service's loops wake (docs/performance.md).",
     )
     model_cache_size: int = Field(
         4,
@@ -232,6 +266,23 @@ class Settings(BaseSettings):
         return self.cache_dir / "xla"
 
 
+class InvalidSettings(ValueError):
+    """Settings refused, named as the environment variables that set them."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise InvalidSettings(_describe_errors(error)) from None
+
+
+def _describe_errors(error: ValidationError) -> str:
+    # Pydantic names `intervals.heartbeat_seconds`; the user set INTERVALS__HEARTBEAT_SECONDS.
+    # Only the messages, never the values: hide_input_in_errors keeps them out of these too.
+    problems = [
+        f"{NESTED_DELIMITER.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+        for problem in error.errors(include_input=False, include_url=False)
+    ]
+    return "Invalid settings:\n" + "\n".join(f"  {problem}" for problem in problems)

@@ -21,7 +21,8 @@ def touch_liveness_file(settings: Settings) -> None:
 
 def is_alive(settings: Settings) -> bool:
     # Idle workers touch the file every poll, training ones every heartbeat.
-    max_age_seconds = 3 * max(settings.worker_poll_seconds, settings.heartbeat_seconds)
+    intervals = settings.intervals
+    max_age_seconds = 3 * max(intervals.worker_poll_seconds, intervals.heartbeat_seconds)
     try:
         return time.time() - liveness_file(settings).stat().st_mtime <= max_age_seconds
     except FileNotFoundError:

@@ -109,7 +109,7 @@ def run_worker(
             if job is None:
                 if burst:
                     break
-                stop.wait(settings.worker_poll_seconds)
+                stop.wait(settings.intervals.worker_poll_seconds)
                 continue
             control = JobControl(shutdown=stop.event)
             with (

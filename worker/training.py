@@ -43,7 +43,7 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
             extra={"asked": params.batch_size, "trained": batch_size},
         )
     reporter = ProgressReporter(
-        stores.jobs, job.id, params.epochs, batch_size, settings.progress_interval_seconds
+        stores.jobs, job.id, params.epochs, batch_size, settings.intervals.progress_seconds
     )
     checkpoints = settings.job_dir(job.id) / "checkpoints"
 

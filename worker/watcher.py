@@ -42,13 +42,13 @@ class JobWatcher:
 
     def _watch(self) -> None:
         next_beat = 0.0
-        while not self._stopped.wait(self._settings.cancel_poll_seconds):
+        while not self._stopped.wait(self._settings.intervals.job_watch_seconds):
             try:
                 if time.monotonic() >= next_beat:
                     touch_liveness_file(self._settings)
                     if not self._store.heartbeat(self._job_id, self._worker_id):
                         self._control.mark_lost()
-                    next_beat = time.monotonic() + self._settings.heartbeat_seconds
+                    next_beat = time.monotonic() + self._settings.intervals.heartbeat_seconds
                 if self._store.is_cancel_requested(self._job_id):
                     self._control.request_cancel()
             except Exception:  # a busy database must not stop training; the next round retries

@@ -96,7 +96,7 @@ async def read_job_events(
         job,
         services.job_reads,
         lambda changed: to_job_public(changed, request),
-        services.settings.events_poll_seconds,
+        services.settings.intervals.events_poll_seconds,
     )
     async for event in events:
         yield event

@@ -29,7 +29,7 @@ async def create_prediction(request: Request) -> Response:
     """
     # The hot path: no parameters of its own for FastAPI to resolve (see app/uploads.py).
     services: Services = request.app.state.services
-    read = await read_prediction_request(request, services.settings.predict_max_batch)
+    read = await read_prediction_request(request, services.settings.prediction.max_batch)
     record, predictions = await services.predictor.predict(
         read.uploads, read.model, read.top_k, client_of(request, services.settings.api_keys)
     )

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.job_events import SharedJobReads
 from app.main import create_app
+from core.settings import Intervals
 from core.status import JobStatus
 from tests.app.conftest import served
 
@@ -24,7 +25,7 @@ def _bounded(settings, most: int, most_per_client: int, **changes):
         update={
             "max_event_streams": most,
             "max_event_streams_per_client": most_per_client,
-            "events_poll_seconds": 0.02,
+            "intervals": Intervals(events_poll_seconds=0.02),
             **changes,
         }
     )

@@ -141,7 +141,7 @@ def test_one_clients_expensive_images_do_not_hold_the_decoders_from_another_clie
     settings, make_model, monkeypatch
 ):
     settings.api_keys = {SLOW: "predict", QUICK: "predict"}
-    settings.predict_decode_threads = 1
+    settings.prediction.decode_threads = 1
     make_model()
     decoding = Decoding(monkeypatch)
     finished: list[str] = []

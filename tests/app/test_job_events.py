@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.logs import JOB_LOG_FILE, job_log_file, job_logger
+from core.settings import Intervals
 from core.status import JobStatus
 
 WORKER = "test-worker"
@@ -24,7 +25,7 @@ def epoch_record(epoch: int) -> dict:
 
 @pytest.fixture
 def quick_client(settings) -> Iterator[TestClient]:
-    settings = settings.model_copy(update={"events_poll_seconds": 0.02})
+    settings = settings.model_copy(update={"intervals": Intervals(events_poll_seconds=0.02)})
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

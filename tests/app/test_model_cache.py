@@ -34,7 +34,7 @@ def test_the_default_model_stays_loaded_while_a_client_cycles_through_other_mode
     settings, make_model
 ):
     settings.model_cache_size = 2
-    settings.model_poll_seconds = 600  # only the first look loads the default model
+    settings.intervals.model_poll_seconds = 600  # only the first look loads the default model
     others = [make_model() for _ in range(3)]
     default = make_model()  # the newest
 
@@ -101,7 +101,7 @@ def test_loading_a_model_never_makes_the_collector_walk_keras_objects_again(
 
 
 def test_readiness_and_predictions_say_why_the_newest_model_failed_to_load(settings, make_model):
-    settings.model_poll_seconds = 0.05
+    settings.intervals.model_poll_seconds = 0.05
     model = make_model()
     Path(model.path).write_bytes(b"not a Keras model")
     server_folder = str(settings.data_dir.resolve())

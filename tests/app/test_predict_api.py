@@ -269,7 +269,7 @@ def test_more_images_than_a_batch_holds_are_refused(settings, make_model):
     from app.main import create_app
 
     make_model()
-    settings.predict_max_batch = 2
+    settings.prediction.max_batch = 2
     with TestClient(create_app(settings)) as client:
         files = [("file", (f"{i}.jpg", _jpeg(), "image/jpeg")) for i in range(3)]
         response = client.post("/predict", files=files)

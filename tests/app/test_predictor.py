@@ -12,6 +12,7 @@ from app.decoding import LOOP_DECODE_PIXELS, Upload, decodes_quickly
 from app.predictor import Predictor
 from core.db import create_session_factory
 from core.model_store import ModelStore
+from core.settings import PredictionTuning
 from devkit.samples import cifar_samples
 from devkit.saved_models import save_untrained_model
 
@@ -38,7 +39,7 @@ def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotte
 
 
 def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(settings):
-    settings = settings.model_copy(update={"predict_batches_in_flight": 3})
+    settings = settings.model_copy(update={"prediction": PredictionTuning(batches_in_flight=3)})
     record = save_untrained_model(settings, ["cat", "ship"])
     predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
 
@@ -52,7 +53,8 @@ def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(setting
 
 @pytest.mark.parametrize(("configured", "expected"), [(None, min(2, os.cpu_count() or 1)), (3, 3)])
 def test_images_decode_on_as_many_threads_as_the_settings_say(settings, configured, expected):
-    settings = settings.model_copy(update={"predict_decode_threads": configured})
+    tuning = PredictionTuning(decode_threads=configured)
+    settings = settings.model_copy(update={"prediction": tuning})
     predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
 
     assert predictor.decode_threads == expected

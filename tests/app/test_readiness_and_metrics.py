@@ -10,8 +10,8 @@ from devkit.samples import cifar_samples
 
 @pytest.fixture
 def fast_client(settings):
-    settings.model_poll_seconds = 0.05
-    settings.predict_batch_window_ms = 100
+    settings.intervals.model_poll_seconds = 0.05
+    settings.prediction.batch_window_ms = 100
     with TestClient(create_app(settings)) as client:
         yield client
 

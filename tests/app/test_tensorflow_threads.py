@@ -14,20 +14,21 @@ from tests.scripts import run_script
     [(2, 2, ThreadPools(1, 1)), (16, 2, ThreadPools(8, 1)), (2, 3, ThreadPools(1, 1))],
 )
 def test_without_a_gpu_each_batch_in_flight_gets_its_share_of_the_cpus(cpus, in_flight, expected):
-    settings = Settings(_env_file=None, predict_batches_in_flight=in_flight)
+    settings = Settings(_env_file=None, prediction={"batches_in_flight": in_flight})
 
     assert serving_thread_pools(settings, cpus, has_gpu=False) == expected
 
 
 def test_with_a_gpu_tensorflow_chooses_unless_a_setting_says():
-    default, chosen = Settings(_env_file=None), Settings(_env_file=None, predict_inter_op_threads=4)
+    default = Settings(_env_file=None)
+    chosen = Settings(_env_file=None, prediction={"inter_op_threads": 4})
 
     assert serving_thread_pools(default, 16, has_gpu=True) == ThreadPools(None, None)
     assert serving_thread_pools(chosen, 16, has_gpu=True) == ThreadPools(None, 4)
 
 
 def test_settings_win_over_the_defaults_without_a_gpu():
-    settings = Settings(_env_file=None, predict_intra_op_threads=3, predict_inter_op_threads=2)
+    settings = Settings(_env_file=None, prediction={"intra_op_threads": 3, "inter_op_threads": 2})
 
     assert serving_thread_pools(settings, 2, has_gpu=False) == ThreadPools(3, 2)
 
@@ -43,7 +44,7 @@ path, first = sys.argv[1:]
 if first == "tensorflow-ran-first":
     import tensorflow as tf
     tf.constant(1.0) + 1.0
-settings = Settings(_env_file=None, predict_intra_op_threads=3, predict_inter_op_threads=2)
+settings = Settings(_env_file=None, prediction={"intra_op_threads": 3, "inter_op_threads": 2})
 forward = compile_forward(load_keras_model(path, settings))
 probabilities = forward(np.zeros((2, 32, 32, 3), dtype=np.uint8))
 load_keras_model(path, settings)  # a second load keeps the pools as they are

@@ -34,7 +34,7 @@ def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str
         "DATA_DIR": str(data_dir),
         "PORT": str(port),
         "CPU_REPLICAS": "2",
-        "HEARTBEAT_SECONDS": "1",
+        "INTERVALS__HEARTBEAT_SECONDS": "1",
         **env,
     }
     process = start_module("app", environment, log)

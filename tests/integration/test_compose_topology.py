@@ -54,7 +54,7 @@ def test_api_and_standalone_worker_share_the_postgresql_queue(
         "DATA_DIR": str(data_dir),
         "DATABASE_URL": postgres_database_url,
         "CPU_REPLICAS": "2",
-        "WORKER_POLL_SECONDS": "0.2",
+        "INTERVALS__WORKER_POLL_SECONDS": "0.2",
     }
     api = start_service(
         data_dir, tmp_path / "api.log", START_WORKER="false", DATABASE_URL=postgres_database_url
@@ -91,7 +91,7 @@ def test_api_and_standalone_worker_share_the_postgresql_queue(
         stop_service(api)
     # With the worker gone, its health check turns unhealthy once the liveness file ages.
     time.sleep(0.5)
-    quick = {"WORKER_POLL_SECONDS": "0.1", "HEARTBEAT_SECONDS": "0.1"}
+    quick = {"INTERVALS__WORKER_POLL_SECONDS": "0.1", "INTERVALS__HEARTBEAT_SECONDS": "0.1"}
     stale = subprocess.run(
         [sys.executable, *healthcheck[1:]], cwd=REPO_ROOT, env={**os.environ, **env, **quick}
     )

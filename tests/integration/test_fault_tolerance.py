@@ -27,7 +27,11 @@ pytestmark = pytest.mark.slow
 
 CLASSES = ["airplane", "automobile", "cat", "ship"]
 # Quick to notice a dead worker, so a test does not wait a minute for the reclaim.
-FAST_RECOVERY = {"HEARTBEAT_SECONDS": "0.5", "HEARTBEAT_TIMEOUT_SECONDS": "4", "CPU_REPLICAS": "0"}
+FAST_RECOVERY = {
+    "INTERVALS__HEARTBEAT_SECONDS": "0.5",
+    "HEARTBEAT_TIMEOUT_SECONDS": "4",
+    "CPU_REPLICAS": "0",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
