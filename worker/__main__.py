@@ -27,8 +27,8 @@ def main() -> None:
         run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
     finally:
         # On its way out the interpreter collects garbage again and again, each time over the
-        # 450,000 objects Keras and TensorFlow made: 1 s on an idle 2-core machine, up to 7 s
-        # on a busy one. Frozen, they are skipped, and the worker exits in a tenth of that.
+        # hundreds of thousands of objects Keras and TensorFlow made; frozen, they are skipped
+        # and the worker exits promptly (docs/architecture.md#crash-recovery).
         gc.freeze()
 
 

@@ -59,8 +59,8 @@ def _tensorflow_distribution(cpu_replicas: int) -> Distribution:
         return Distribution("tensorflow", list(strategy.extended.worker_devices), strategy.scope)
     cpu = tf.config.list_physical_devices("CPU")[0]
     if cpu_replicas <= 1:
-        # MirroredStrategy over a single CPU device only adds overhead: it halved the seed
-        # network's images/s on a 2-core machine (745 against 1420), so one CPU trains plainly.
+        # MirroredStrategy over a single CPU device only adds overhead, so one CPU trains
+        # plainly (docs/training-speed.md#one-cpu-device).
         device = tf.config.list_logical_devices("CPU")[0].name
         return Distribution("tensorflow", [device], contextlib.nullcontext)
     tf.config.set_logical_device_configuration(
