@@ -6,6 +6,7 @@ import uvicorn
 
 from app.serving_processes import serve_in_processes
 from core.logs import configure_logging
+from core.retired_settings import retired_settings_given
 from core.settings import Settings, get_settings
 
 LOCALHOST = "127.0.0.1"
@@ -35,6 +36,8 @@ def bind_address(settings: Settings) -> str:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, "api")
+    for warning in retired_settings_given():
+        log.warning(warning)
     config = uvicorn.Config(
         "app.main:create_app",
         factory=True,

@@ -2,12 +2,14 @@
 
 import argparse
 import gc
+import logging
 
 from core.tensorflow_env import apply_tensorflow_defaults
 
 apply_tensorflow_defaults()  # before the imports below import Keras
 
 from core.logs import configure_logging  # noqa: E402
+from core.retired_settings import retired_settings_given  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from worker.lifeline import watch_lifeline  # noqa: E402
 from worker.loop import StopRequest, run_worker  # noqa: E402
@@ -20,6 +22,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(settings.log_level, "worker")
+    for warning in retired_settings_given():
+        logging.getLogger("worker").warning(warning)
     stop = StopRequest()
     stop.install()
     watch_lifeline(stop)
