@@ -74,7 +74,7 @@ def main(ctx: click.Context, url: str, api_key: str | None) -> None:
 )  # fmt: skip
 @click.option("--wait", is_flag=True, help="Follow the job live until it ends.")
 @click.pass_obj
-def train(service: ServiceClient, extra: dict[str, Any], wait: bool, **fields: Any) -> None:
+def train(service: ServiceClient, /, extra: dict[str, Any], wait: bool, **fields: Any) -> None:
     """Queue a training job, and follow it with --wait.
 
     With --wait, each epoch gets a live progress bar with its loss, accuracy and ETA (one
