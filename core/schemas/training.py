@@ -3,14 +3,7 @@ fields (models/recipe.py), where each training option is declared once."""
 
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    create_model,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from models import ARCHITECTURES, get_architecture
@@ -95,7 +88,7 @@ class TrainRequest(RecipeOverrides):
         if given.get("optimizer", recipe.optimizer) != "sgd" and "bn_bias_lr_scale" not in given:
             given["bn_bias_lr_scale"] = 1.0  # the recipe's is for its SGD
         return TrainParams(
-            **recipe.model_copy(update=given).model_dump(),
+            **(recipe.model_dump() | given),
             dataset=self.dataset,
             model=self.model,
             validation_split=self.validation_split,
