@@ -53,7 +53,7 @@ class ServiceClient:
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/healthz")
 
-    def train(self, **request: Any) -> dict[str, Any]:
+    def train(self, /, **request: Any) -> dict[str, Any]:
         """Queue a training job; `request` holds `TrainRequest` fields (unset ones omitted)."""
         body = {name: value for name, value in request.items() if value is not None}
         return self._request("POST", "/train", json=body)

@@ -1,6 +1,5 @@
 """`kts`: train image classifiers on a keras-train-serve service, follow them, and use them."""
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +7,7 @@ import click
 
 from client import files, logs, render
 from client.api import DEFAULT_URL, ServiceClient, ServiceError
+from client.arguments import one_line_usage_errors, service_url, training_fields
 from client.consoles import err, out
 from client.events import follow_job
 from client.progress import TrainingDisplay
@@ -18,19 +18,31 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class ServiceGroup(click.Group):
-    """Every command's refusals and connection failures: one line on stderr, exit code 1."""
+    """Every command's errors are one line on stderr: refusals and connection failures exit
+    with code 1, bad arguments with code 2."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ServiceError as error:
-            raise click.ClickException(str(error)) from None
+        with one_line_usage_errors():
+            try:
+                return super().invoke(ctx)
+            except ServiceError as error:
+                raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=ServiceGroup, context_settings=CONTEXT)
 @click.option(
     "--url", envvar="KTS_URL", default=DEFAULT_URL, show_default=True, show_envvar=True,
-    help="The service's base URL.",
+    callback=service_url, help="The service's base URL.",
 )  # fmt: skip
 @click.option(
     "--api-key", envvar="KTS_API_KEY", show_envvar=True,
@@ -54,20 +66,22 @@ def main(ctx: click.Context, url: str, api_key: str | None) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Random seed.")
 @click.option("--name", help="A label for the job.")
 @click.option(
-    "--set", "extra", multiple=True, metavar="FIELD=VALUE",
+    "--set", "extra", multiple=True, metavar="FIELD=VALUE", callback=training_fields,
     help="Any other training field, e.g. --set flip=false --set ema_momentum=0.99 "
-    "(values are read as JSON, else as text). See the service's /docs, TrainRequest.",
+    "(values are read as JSON, else as text). See the service's /docs, TrainRequest. "
+    "A field with an option of its own (--epochs, --validation-split, ...) is refused: "
+    "use the option.",
 )  # fmt: skip
 @click.option("--wait", is_flag=True, help="Follow the job live until it ends.")
 @click.pass_obj
-def train(service: ServiceClient, extra: tuple[str, ...], wait: bool, **fields: Any) -> None:
+def train(service: ServiceClient, /, extra: dict[str, Any], wait: bool, **fields: Any) -> None:
     """Queue a training job, and follow it with --wait.
 
     With --wait, each epoch gets a live progress bar with its loss, accuracy and ETA (one
     line per epoch when the output is not a terminal); the command prints the test accuracy
     and model id, and exits 1 unless the job succeeded. A broken connection (the service
     restarting) is reopened, for up to five minutes."""
-    job = service.train(**fields, **_parse_fields(extra))
+    job = service.train(**fields, **extra)
     out.print(
         f"Queued job {job['id']}: {job['model']} on {job['dataset']}, "
         f"{job['params']['epochs']} epoch(s), batch size {job['params']['batch_size']}"
@@ -226,16 +240,3 @@ def _follow(service: ServiceClient, job_id: str) -> None:
     render.print_outcome(out if succeeded else err, final)
     if not succeeded:
         raise SystemExit(1)
-
-
-def _parse_fields(assignments: tuple[str, ...]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for assignment in assignments:
-        name, separator, text = assignment.partition("=")
-        if not separator or not name.strip():
-            raise click.BadParameter(f"{assignment!r} is not FIELD=VALUE.", param_hint="--set")
-        try:
-            fields[name.strip()] = json.loads(text)
-        except ValueError:
-            fields[name.strip()] = text
-    return fields

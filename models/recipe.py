@@ -1,7 +1,12 @@
-"""A network's default training recipe, kept beside the network it belongs to."""
+"""A network's default training recipe, kept beside the network it belongs to.
 
-from dataclasses import dataclass
+`Recipe` declares every training option once, with its type, bounds and description:
+`POST /train`'s optional overrides and a job's resolved parameters derive from its fields
+(core/schemas/training.py), so a new option is one field here."""
+
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 OptimizerName = Literal["adam", "adamw", "sgd", "rmsprop"]
 ScheduleName = Literal["constant", "warmup_linear_decay"]
@@ -11,28 +16,74 @@ MixedPrecision = Literal["auto", "off", "bfloat16", "float16"]
 JitCompile = Literal["auto", "on", "off"]
 
 
-@dataclass(frozen=True)
-class Recipe:
+class Recipe(BaseModel):
+    """Every training option. A default is how training ran before the option existed, so a
+    recipe that leaves an option out, and a job stored before it, train as they did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epochs: int = Field(ge=1, le=1000, description="Passes over the training set.")
+    batch_size: int = Field(ge=1, le=65536, description="Global batch, split across replicas.")
+    learning_rate: float = Field(gt=0, le=100, description="Peak step size.")
     optimizer: OptimizerName
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    momentum: float = 0.9  # SGD (Nesterov) only
-    weight_decay: float = 0.0  # decoupled: each step multiplies weights by 1 - lr * decay
-    label_smoothing: float = 0.0
-    lr_schedule: ScheduleName = "constant"
-    warmup_fraction: float = 0.0
-    flip: bool = False  # random horizontal flips while training
-    translate: int = 0  # random shifts of up to this many pixels while training
-    tta: bool = False  # average predictions over each test image and its mirror
-    # Also average in the images shifted this many pixels diagonally each way (airbench94's TTA).
-    tta_shift: int = 0
+    momentum: float = Field(default=0.9, ge=0, lt=1, description="SGD's Nesterov momentum.")
+    weight_decay: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Decoupled: each step multiplies weights by 1 - lr*decay.",
+    )
+    label_smoothing: float = Field(default=0.0, ge=0, le=0.5)
+    lr_schedule: ScheduleName = Field(
+        default="constant",
+        description="`warmup_linear_decay`: per batch, up to the peak, then down.",
+    )
+    warmup_fraction: float = Field(
+        default=0.0, ge=0, le=0.9, description="Share of the steps spent warming up."
+    )
+    flip: bool = Field(default=False, description="Random horizontal flips while training.")
+    translate: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="Random shifts of up to this many pixels while training.",
+    )
+    tta: bool = Field(
+        default=False, description="Evaluate on each test image and its mirror image, averaged."
+    )
+    tta_shift: int = Field(
+        default=0,
+        ge=0,
+        le=4,
+        description="Also evaluate on each test image shifted this many pixels diagonally, "
+        "each way (edges reflected; with their mirrors under `tta`), and average those "
+        "predictions' mean in with equal weight (airbench94's TTA); 0: off.",
+    )
     # airbench94's tricks, each a job option: a frozen patch-whitening first layer initialised
     # from the training images; a higher learning rate on batch-norm biases; an exponential
     # moving average of the weights (0: off), which the model ends with.
-    whiten_init: bool = False
-    bn_bias_lr_scale: float = 1.0
-    ema_momentum: float = 0.0
-    mixed_precision: MixedPrecision = "auto"
-    jit_compile: JitCompile = "auto"
-    steps_per_execution: int = 1
+    whiten_init: bool = Field(
+        default=False,
+        description="Initialise the network's `whiten` layer as a patch-whitening filter bank "
+        "from the training images, and freeze it (networks with such a layer: airbench).",
+    )
+    bn_bias_lr_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        description="Learning-rate multiplier for batch-norm biases (SGD).",
+    )
+    ema_momentum: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Momentum of an average of the weights kept while "
+        "training, which the model ends with; 0: off.",
+    )
+    mixed_precision: MixedPrecision = Field(
+        default="auto", description="`auto`: bfloat16 compute on GPUs, float32 elsewhere."
+    )
+    jit_compile: JitCompile = Field(default="auto", description="XLA compilation of the step.")
+    steps_per_execution: int = Field(
+        default=1, ge=1, le=10000, description="Training steps run per call into the backend."
+    )

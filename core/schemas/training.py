@@ -1,78 +1,61 @@
-"""What `POST /train` accepts, and the parameters a job records."""
+"""What `POST /train` accepts, and the parameters a job records. Both derive from `Recipe`'s
+fields (models/recipe.py), where each training option is declared once."""
 
-import dataclasses
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from models import ARCHITECTURES, get_architecture
-from models.recipe import JitCompile, MixedPrecision, OptimizerName, ScheduleName
+from models.recipe import Recipe
 
 DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["cifar10"])]
 
 
-class TrainRequest(BaseModel):
-    """What `POST /train` accepts. Unset recipe values come from the network's recipe."""
+def optional_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s fields, each optional: the same type, bounds and description, default None."""
+    # `Optional[...]` rather than `| None`, which mypy cannot check on an annotation at runtime.
+    return {
+        name: (Optional[field.annotation], FieldInfo.merge_field_infos(field, default=None))  # noqa: UP045
+        for name, field in model.model_fields.items()
+    }
+
+
+class _TrainingTarget(BaseModel):
+    """What to train: the first fields of `POST /train`, before the recipe's."""
 
     # JSON bodies may hold NaN, Infinity or 1e400 (read as infinity): none is a usable value.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dataset: DatasetId = Field("cifar10", description="Dataset id: `cifar10` or an uploaded one.")
     model: str = Field("seed_cnn", description="Network architecture to train.")
-    epochs: int | None = Field(None, ge=1, le=1000, description="Passes over the training set.")
-    batch_size: int | None = Field(
-        None, ge=1, le=65536, description="Global batch, split across replicas."
+
+    @field_validator("model")
+    @classmethod
+    def _known_architecture(cls, name: str) -> str:
+        if name not in ARCHITECTURES:
+            raise ValueError(f"Unknown model. Expected one of: {', '.join(ARCHITECTURES)}")
+        return name
+
+
+# Recipe's fields as optional overrides, between what to train and the job's own fields (the
+# order of the API's schema). Made at runtime: type checkers see the target alone.
+if TYPE_CHECKING:
+    RecipeOverrides = _TrainingTarget
+else:
+    RecipeOverrides = create_model(
+        "RecipeOverrides", __base__=_TrainingTarget, __module__=__name__, **optional_fields(Recipe)
     )
-    learning_rate: float | None = Field(None, gt=0, le=100, description="Peak step size.")
-    optimizer: OptimizerName | None = None
-    momentum: float | None = Field(None, ge=0, lt=1, description="SGD's Nesterov momentum.")
-    weight_decay: float | None = Field(
-        None, ge=0, le=1, description="Decoupled: each step multiplies weights by 1 - lr*decay."
-    )
-    label_smoothing: float | None = Field(None, ge=0, le=0.5)
-    lr_schedule: ScheduleName | None = Field(
-        None, description="`warmup_linear_decay`: per batch, up to the peak, then down."
-    )
-    warmup_fraction: float | None = Field(
-        None, ge=0, le=0.9, description="Share of the steps spent warming up."
-    )
-    flip: bool | None = Field(None, description="Random horizontal flips while training.")
-    translate: int | None = Field(
-        None, ge=0, le=16, description="Random shifts of up to this many pixels while training."
-    )
-    tta: bool | None = Field(
-        None, description="Evaluate on each test image and its mirror image, averaged."
-    )
-    tta_shift: int | None = Field(
-        None,
-        ge=0,
-        le=4,
-        description="Also evaluate on each test image shifted this many pixels diagonally, "
-        "each way (edges reflected; with their mirrors under `tta`), and average those "
-        "predictions' mean in with equal weight (airbench94's TTA); 0: off.",
-    )
-    whiten_init: bool | None = Field(
-        None,
-        description="Initialise the network's `whiten` layer as a patch-whitening filter bank "
-        "from the training images, and freeze it (networks with such a layer: airbench).",
-    )
-    bn_bias_lr_scale: float | None = Field(
-        None, gt=0, le=1000, description="Learning-rate multiplier for batch-norm biases (SGD)."
-    )
-    ema_momentum: float | None = Field(
-        None,
-        ge=0,
-        lt=1,
-        description="Momentum of an average of the weights kept while "
-        "training, which the model ends with; 0: off.",
-    )
-    mixed_precision: MixedPrecision | None = Field(
-        None, description="`auto`: bfloat16 compute on GPUs, float32 elsewhere."
-    )
-    jit_compile: JitCompile | None = Field(None, description="XLA compilation of the step.")
-    steps_per_execution: int | None = Field(
-        None, ge=1, le=10000, description="Training steps run per call into the backend."
-    )
+
+
+class TrainRequest(RecipeOverrides):
+    """What `POST /train` accepts. Unset recipe values come from the network's recipe."""
+
+    if TYPE_CHECKING:
+        # What type checkers see of the recipe's overrides, made at runtime: values of any type.
+        def __init__(self, **data: Any) -> None: ...
+        def __getattr__(self, name: str) -> Any: ...
+
     validation_split: float = Field(
         0.1,
         ge=0,
@@ -85,13 +68,6 @@ class TrainRequest(BaseModel):
         None, ge=0, le=2**31 - 1, description="Random seed; a random one is drawn and recorded."
     )
     name: str | None = Field(None, max_length=200, description="A label for the job.")
-
-    @field_validator("model")
-    @classmethod
-    def _known_architecture(cls, name: str) -> str:
-        if name not in ARCHITECTURES:
-            raise ValueError(f"Unknown model. Expected one of: {', '.join(ARCHITECTURES)}")
-        return name
 
     @model_validator(mode="after")
     def _options_fit_the_network(self) -> "TrainRequest":
@@ -108,49 +84,32 @@ class TrainRequest(BaseModel):
     def resolve(self, seed: int) -> "TrainParams":
         """Every parameter: the request's where given, else the network's recipe."""
         recipe = get_architecture(self.model).recipe
-        from_recipe = {
-            field.name: getattr(self, field.name)
-            if getattr(self, field.name) is not None
-            else getattr(recipe, field.name)
-            for field in dataclasses.fields(recipe)
-        }
-        if from_recipe["optimizer"] != "sgd" and self.bn_bias_lr_scale is None:
-            from_recipe["bn_bias_lr_scale"] = 1.0  # the recipe's is for its SGD
+        given = self.model_dump(include=set(Recipe.model_fields), exclude_none=True)
+        if given.get("optimizer", recipe.optimizer) != "sgd" and "bn_bias_lr_scale" not in given:
+            given["bn_bias_lr_scale"] = 1.0  # the recipe's is for its SGD
         return TrainParams(
+            **(recipe.model_dump() | given),
             dataset=self.dataset,
             model=self.model,
             validation_split=self.validation_split,
             shuffle=self.shuffle,
             seed=self.seed if self.seed is not None else seed,
-            **from_recipe,
         )
 
 
-class TrainParams(BaseModel):
+class TrainParams(Recipe):
     """Every training parameter of a job, resolved; stored with the job and its model."""
+
+    model_config = ConfigDict(
+        # Read back from stored jobs: an option added later takes `Recipe`'s default (off), and
+        # one removed later must not make them unreadable.
+        extra="ignore",
+        # Every field is in every response, defaults or not.
+        json_schema_serialization_defaults_required=True,
+    )
 
     dataset: str
     model: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    optimizer: OptimizerName
-    momentum: float
-    weight_decay: float
-    label_smoothing: float
-    lr_schedule: ScheduleName
-    warmup_fraction: float
-    flip: bool
-    translate: int
-    tta: bool
-    # Defaults: jobs stored before these options existed.
-    tta_shift: int = 0
-    whiten_init: bool = False
-    bn_bias_lr_scale: float = 1.0
-    ema_momentum: float = 0.0
-    mixed_precision: MixedPrecision
-    jit_compile: JitCompile
-    steps_per_execution: int
     validation_split: float
     shuffle: bool
     seed: int

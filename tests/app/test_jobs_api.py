@@ -4,6 +4,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from core.settings import Settings
 from core.status import JobStatus
+from models.recipe import Recipe
 
 
 def test_train_queues_a_job_with_recipe_defaults(client):
@@ -101,6 +102,23 @@ def test_openapi_documents_every_route(client):
         "/healthz",
     ]:
         assert path in paths
+
+
+def test_openapi_offers_each_recipe_option_as_the_recipe_declares_it(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    request, params = schemas["TrainRequest"]["properties"], schemas["TrainParams"]["properties"]
+    declared = Recipe.model_json_schema()["properties"]
+
+    for name, option in declared.items():
+        type_and_bounds = {k: v for k, v in option.items() if k not in ("title", "description")}
+        type_and_bounds.pop("default", None)
+        # Optional in a request (unset: the network's recipe decides), with the same bounds.
+        assert request[name]["anyOf"] == [type_and_bounds, {"type": "null"}], name
+        assert request[name].get("description") == option.get("description"), name
+        assert params[name] == option, name
+    job_fields = {"dataset", "model", "validation_split", "shuffle", "seed"}
+    assert set(request) == set(declared) | job_fields | {"name"}
+    assert set(params) == set(declared) | job_fields
 
 
 def test_cancel_a_queued_job_ends_it_at_once(client, job_store):

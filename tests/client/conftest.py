@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.samples import write_image_folder_archive
+from devkit.samples import REPO_ROOT, write_image_folder_archive
 from tests.integration.running import RunningService, start_service, stop_service
 
 KTS = Path(sys.executable).with_name("kts")  # the console script `pip install -e .` writes
@@ -26,7 +26,8 @@ class Kts:
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(KTS), *args],
-            env={"KTS_URL": self.url, "PATH": "/usr/bin:/bin", **env},
+            # PYTHONPATH: this checkout's code, wherever an editable install points.
+            env={"KTS_URL": self.url, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), **env},
             capture_output=True,
             text=True,
             timeout=300,

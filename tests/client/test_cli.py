@@ -114,6 +114,7 @@ def test_refusals_are_one_line_on_stderr_and_exit_1(trained):
     assert "(HTTP 404)" in one_line_error(kts("job", "missing", "--follow"))
     assert "(HTTP 409)" in one_line_error(kts("cancel", trained.job["id"]))
     assert "(HTTP 422)" in one_line_error(kts("train", "--set", "flip=sometimes"))
+    assert "epoch: Extra inputs" in one_line_error(kts("train", "--set", "epoch=3"))
 
 
 def test_a_job_that_fails_makes_wait_exit_1(shared_service, make_archive):

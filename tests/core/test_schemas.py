@@ -2,6 +2,8 @@ import pytest
 from pydantic import ValidationError
 
 from core.schemas import TrainParams, TrainRequest
+from models import ARCHITECTURES
+from models.recipe import Recipe
 
 
 def test_unset_values_come_from_the_network_recipe():
@@ -57,6 +59,15 @@ def test_each_network_brings_its_own_recipe():
     assert airbench.epochs == 16
     assert airbench.lr_schedule == "warmup_linear_decay"
     assert (quick.batch_size, quick.epochs, quick.translate) == (256, 3, 2)  # override kept
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_each_networks_recipe_is_a_request_that_resolves_to_it(name):
+    recipe = ARCHITECTURES[name].recipe
+
+    params = TrainRequest(model=name, **recipe.model_dump()).resolve(seed=0)
+
+    assert params.model_dump(include=set(Recipe.model_fields)) == recipe.model_dump()
 
 
 def test_another_optimizer_than_the_recipes_sgd_drops_its_batch_norm_bias_step():
