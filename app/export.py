@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from app.predictor import load_keras_model
+from app.serving.keras_files import load_keras_model
 from core.errors import ModelUnavailableError
 from core.settings import Settings
 from core.tables import TrainedModel

@@ -20,7 +20,7 @@ from app.serving_processes import end_with_parent
 from app.shutdown import watch_for_shutdown
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
-from core.tensorflow_env import apply_tensorflow_defaults
+from models.backend import apply_tensorflow_defaults
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,13 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.api_processes > 1:
             # One of several serving processes, which answer while this one starts: it takes
             # requests once the newest model is loaded, so that none of them waits for the load.
-            await services.predictor.load_newest()
-        preloader = asyncio.create_task(services.predictor.load_newest_in_background())
+            await services.model_cache.load_newest()
+        preloader = asyncio.create_task(services.model_cache.load_newest_in_background())
         try:
             yield
         finally:
             preloader.cancel()
-            await services.predictor.close()
+            await services.model_cache.close()
+            services.predictor.close()
             if services.supervisor is not None:
                 await services.supervisor.stop()
 

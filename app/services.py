@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from app.export import ModelExporter
 from app.job_events import SharedJobReads
 from app.metrics import Metrics
-from app.predictor import Predictor
+from app.serving.model_cache import ModelCache
+from app.serving.predictor import Predictor
 from app.serving_processes import worker_supervised_by_parent
 from app.stream_slots import StreamSlots
 from app.supervisor import WorkerSupervisor
@@ -24,6 +25,7 @@ class Services:
     jobs: JobStore
     models: ModelStore
     datasets: DatasetStore
+    model_cache: ModelCache
     predictor: Predictor
     exporter: ModelExporter
     supervisor: WorkerSupervisor | None
@@ -39,18 +41,20 @@ class Services:
         models = ModelStore(sessions)
         datasets = DatasetStore(sessions)
         datasets.ensure_builtin_datasets()
+        model_cache = ModelCache(
+            models,
+            settings,
+            on_load=metrics.model_load.observe,
+            on_batch=metrics.batch_size.observe,
+        )
         return cls(
             settings=settings,
             sessions=sessions,
             jobs=jobs,
             models=models,
             datasets=datasets,
-            predictor=Predictor(
-                models,
-                settings,
-                on_load=metrics.model_load.observe,
-                on_batch=metrics.batch_size.observe,
-            ),
+            model_cache=model_cache,
+            predictor=Predictor(model_cache, settings),
             exporter=ModelExporter(settings),
             supervisor=(
                 WorkerSupervisor(settings)

@@ -63,7 +63,7 @@ def parallel_callers(model_path: str, pixels: np.ndarray, callers: int) -> Itera
 def _compiled(model_path: str, pixels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     import keras
 
-    from app.inference import compile_forward
+    from app.serving.compiled_call import compile_forward
 
     forward = compile_forward(keras.saving.load_model(model_path, compile=False))
     forward(pixels)  # compiled and warmed up
@@ -98,9 +98,9 @@ def _measurement(
 def _serve_measurements(model_path: str, pixels_path: str, callers: int) -> None:
     """The child of `parallel_callers`: one measurement per line of seconds read, until stdin
     closes."""
-    from app.tensorflow_threads import size_thread_pools_for_serving
+    from app.serving.thread_pools import size_thread_pools_for_serving
     from core.settings import Settings
-    from core.tensorflow_env import apply_tensorflow_defaults
+    from models.backend import apply_tensorflow_defaults
 
     apply_tensorflow_defaults()
     # One thread within each operation; as many operations at once as there are loops.

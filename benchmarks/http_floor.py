@@ -3,7 +3,7 @@ multipart parsing) answering an image upload with a constant, without any model.
 
 from fastapi import FastAPI, Request
 
-from app.multipart_form import read_form
+from app.serving.multipart_form import read_form
 
 app = FastAPI()
 ANSWER = {"model_id": "none", "predictions": [{"label": "ship", "index": 8, "probability": 1.0}]}

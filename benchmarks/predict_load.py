@@ -45,8 +45,8 @@ from benchmarks.load_clients import run_clients
 from benchmarks.server import cpus_while, running_server
 from core.images import decode_rgb
 from core.settings import Settings
-from core.tensorflow_env import apply_tensorflow_defaults
 from devkit.saved_models import save_untrained_model
+from models.backend import apply_tensorflow_defaults
 
 LIMIT_NAMES = {
     "floor": "HTTP floor",

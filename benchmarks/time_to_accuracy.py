@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from core.tensorflow_env import apply_tensorflow_defaults
+from models.backend import apply_tensorflow_defaults
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from core.job_store import JobStore
 from core.schemas import TrainRequest
 from core.settings import Settings
 from core.tables import Job
-from core.tensorflow_env import apply_tensorflow_defaults
 from devkit.samples import write_image_folder_archive
+from models.backend import apply_tensorflow_defaults
 
 # TensorFlow in the test process, and the processes it starts, runs as the service's does (none
 # of the imports above imports it).

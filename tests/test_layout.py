@@ -41,8 +41,6 @@ def test_app_does_not_import_tensorflow_until_a_prediction():
 
 def test_core_imports_no_framework():
     skipped = {
-        "core.gpu_memory",  # moved out by the serving refactor
-        "core.tensorflow_env",  # moved out by the serving refactor
         "core.migrations.env",  # Alembic's script: runs only inside Alembic's context
     }
     loaded = _loaded_after(

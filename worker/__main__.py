@@ -4,7 +4,7 @@ import argparse
 import gc
 import logging
 
-from core.tensorflow_env import apply_tensorflow_defaults
+from models.backend import apply_tensorflow_defaults
 
 apply_tensorflow_defaults()  # before the imports below import Keras
 

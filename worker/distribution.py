@@ -16,7 +16,7 @@ from pathlib import Path
 
 import keras
 
-from core.gpu_memory import enable_gpu_memory_growth
+from models.backend import enable_gpu_memory_growth
 
 
 @dataclass(frozen=True)

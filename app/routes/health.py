@@ -27,9 +27,9 @@ async def read_readiness(services: ServicesDep, response: Response) -> Readiness
     if newest is None:
         response.status_code = 503
         return Readiness(ready=False, model_id=None, detail="No trained model yet.")
-    if not services.predictor.is_loaded(newest.id):
+    if not services.model_cache.is_loaded(newest.id):
         response.status_code = 503
-        failure = services.predictor.load_failure(newest.id)
+        failure = services.model_cache.load_failure(newest.id)
         detail = f"The newest model failed to load. {failure}" if failure else None
         return Readiness(
             ready=False, model_id=newest.id, detail=detail or "Loading the newest model."

@@ -79,7 +79,7 @@ async def export_model(
 async def delete_model(model_id: str, services: ServicesDep) -> None:
     """Delete a trained model's record and files; predictions stop using it at once."""
     model = await run_in_threadpool(services.models.delete_model, model_id)
-    await services.predictor.forget(model_id)
+    await services.model_cache.forget(model_id)
     folder = Path(model.path).parent
     if folder.parent == services.settings.models_dir.resolve():  # never outside DATA_DIR/models
         shutil.rmtree(folder, ignore_errors=True)

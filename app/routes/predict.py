@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.auth import bearer_scheme, client_of
 from app.services import Services
-from app.uploads import OPENAPI_PARAMETERS, OPENAPI_REQUEST_BODY, read_prediction_request
+from app.serving.uploads import OPENAPI_PARAMETERS, OPENAPI_REQUEST_BODY, read_prediction_request
 from core.schemas import PredictionPublic
 
 router = APIRouter(tags=["predict"])
@@ -27,7 +27,9 @@ async def create_prediction(request: Request) -> Response:
     the image itself as the body with `Content-Type: image/*`. Concurrent requests share
     batches on the server.
     """
-    # The hot path: no parameters of its own for FastAPI to resolve (see app/uploads.py).
+    # Read by hand, not through ServicesDep: on this hot path FastAPI's resolution of a
+    # dependency, like that of parameters (app/serving/uploads.py), costs measurable event-loop
+    # time (docs/performance.md).
     services: Services = request.app.state.services
     read = await read_prediction_request(request, services.settings.prediction.max_batch)
     record, predictions = await services.predictor.predict(

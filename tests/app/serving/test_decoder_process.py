@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-import app.decoder_process
-from app.decoder_process import DecoderProcess
+import app.serving.decoder_process
+from app.serving.decoder_process import DecoderProcess
 from core.errors import InvalidInputError, ServiceError
 from devkit.hostile_images import blank, png_claiming
 from devkit.samples import cifar_samples
@@ -61,10 +61,10 @@ def test_a_decoder_that_dies_costs_its_request_the_image_and_the_next_one_gets_a
 def test_a_decoding_that_takes_too_long_is_given_up_and_the_next_one_runs(decoder, monkeypatch):
     ship = cifar_samples()["test"]["ship"][0]
     slow = [blank(5000, "WEBP")] * 8
-    monkeypatch.setattr(app.decoder_process, "TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(app.serving.decoder_process, "TIMEOUT_SECONDS", 0.05)
 
     with pytest.raises(InvalidInputError, match="took longer than"):
         decoder.call("decode_images", slow, (32, 32), LIMIT)
-    monkeypatch.setattr(app.decoder_process, "TIMEOUT_SECONDS", 30.0)
+    monkeypatch.setattr(app.serving.decoder_process, "TIMEOUT_SECONDS", 30.0)
 
     assert decoder.call("image_pixels", [ship], LIMIT) == [32 * 32]

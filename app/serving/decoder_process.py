@@ -1,6 +1,6 @@
 """Decoding uploads in a child process: what an untrusted file costs stays out of the server.
 
-Some decoders hold the GIL for tens of milliseconds at a time (a large WebP), header parsers run
+Some decoders hold the GIL for long stretches at a time (a large WebP), header parsers run
 as Python (a PNG of a million text chunks), and a decoder may crash or hang on a file built to
 make it: in a process of its own, at a lower CPU priority, none of that holds up the threads
 answering requests, and a crash or a hang costs the one request its image.

@@ -1,18 +1,24 @@
 """Models loaded on demand: what a load costs the requests for models already loaded, and
 what a model that cannot be loaded tells its users."""
 
+import asyncio
 import gc
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.predictor import Predictor
+from app.serving.model_cache import ModelCache
+from core.db import create_session_factory
+from core.model_store import ModelStore
+from core.settings import PredictionTuning
 from core.status import JobStatus
 from devkit.samples import cifar_samples
+from devkit.saved_models import save_untrained_model
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +46,10 @@ def test_the_default_model_stays_loaded_while_a_client_cycles_through_other_mode
 
     with TestClient(create_app(settings)) as client:
         _wait_until_ready(client)
-        predictor = client.app.state.services.predictor
+        cache = client.app.state.services.model_cache
         for model in others * 2:
             assert _predict(client, model.id).status_code == 200
-            assert predictor.is_loaded(default.id)
+            assert cache.is_loaded(default.id)
         answered_by = _predict(client).json()["model_id"]
 
     assert answered_by == default.id
@@ -53,7 +59,7 @@ def test_models_load_one_at_a_time(settings, make_model, monkeypatch):
     models = [make_model() for _ in range(3)]
     loading, most_at_once = 0, 0
     counting = threading.Lock()
-    load_and_warm_up = Predictor._load_and_warm_up
+    load_and_warm_up = ModelCache._load_and_warm_up
 
     def counted(self, record):  # type: ignore[no-untyped-def]
         nonlocal loading, most_at_once
@@ -66,7 +72,7 @@ def test_models_load_one_at_a_time(settings, make_model, monkeypatch):
             with counting:
                 loading -= 1
 
-    monkeypatch.setattr(Predictor, "_load_and_warm_up", counted)
+    monkeypatch.setattr(ModelCache, "_load_and_warm_up", counted)
     with TestClient(create_app(settings)) as client:
         answers: list[int] = []
         threads = [
@@ -98,6 +104,38 @@ def test_loading_a_model_never_makes_the_collector_walk_keras_objects_again(
 
     assert frozen > 0
     assert unfrozen == []
+
+
+def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotten(settings):
+    # Full collections over TensorFlow's millions of objects paused requests for 100-300 ms,
+    # so what a load leaves is frozen; a forgotten model must not stay frozen in memory.
+    record = save_untrained_model(settings, ["cat", "ship"])
+    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+
+    async def scenario() -> tuple[weakref.ref, int]:
+        model = weakref.ref((await cache.load(record)).model)
+        frozen = gc.get_freeze_count()
+        await cache.forget(record.id)
+        await cache.close()
+        return model, frozen
+
+    model, frozen_while_loaded = asyncio.run(scenario())
+
+    assert frozen_while_loaded > 0
+    assert model() is None
+
+
+def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(settings):
+    settings = settings.model_copy(update={"prediction": PredictionTuning(batches_in_flight=3)})
+    record = save_untrained_model(settings, ["cat", "ship"])
+    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+
+    async def scenario() -> int:
+        batcher = (await cache.load(record)).batcher
+        await cache.close()
+        return batcher.batches_in_flight
+
+    assert asyncio.run(scenario()) == 3
 
 
 def test_readiness_and_predictions_say_why_the_newest_model_failed_to_load(settings, make_model):

@@ -4,8 +4,8 @@ import threading
 import numpy as np
 import pytest
 
-from app.batcher import BatcherClosed, MicroBatcher
-from app.inference import bucket_size
+from app.serving.batcher import BatcherClosed, MicroBatcher
+from app.serving.compiled_call import bucket_size
 
 
 def _identity_forward(calls: list[int]):

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 CHECK = """
 import json, sys
 import keras, numpy as np
-from app.inference import compile_forward, warm_up
+from app.serving.compiled_call import compile_forward, warm_up
 from models import get_architecture
 
 model = get_architecture("seed_cnn").build((32, 32, 3), 4)

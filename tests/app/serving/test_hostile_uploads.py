@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 import core.images
-from app.decoder_process import DecoderProcess
 from app.main import create_app
+from app.serving.decoder_process import DecoderProcess
 from devkit.hostile_images import blank, progressive_scan_flood, segment_padded_jpeg
 from devkit.samples import cifar_samples
 

@@ -2,9 +2,9 @@
 runs its first operation, for the life of the process, so they are set before a model loads.
 
 Its own choice, a thread per core in each pool, suits one large computation. A serving process
-runs small batches beside its event loop and decoders: on a 2-core CPU, with one thread in each
-pool, requests took a tenth to a third less of the server's CPU time and were answered faster
-(README, "Predictions under load").
+runs small batches beside its event loop and decoders: on a small CPU, with one thread in each
+pool, requests took less of the server's CPU time and were answered faster
+(docs/performance.md).
 """
 
 import logging
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from core.settings import Settings
 
-log = logging.getLogger("app.tensorflow_threads")
+log = logging.getLogger("app.serving.thread_pools")
 
 
 @dataclass(frozen=True)

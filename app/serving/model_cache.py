@@ -1,4 +1,6 @@
-"""Predictions from saved models, kept loaded (and compiled, and warmed up) in a small cache.
+"""Saved models kept loaded (and compiled, and warmed up) in a small cache: the newest one, the
+default model, kept loaded in the background; others loaded on first use and evicted least
+recently used first.
 
 Keras (and so TensorFlow) is imported when the first model loads, not when the app starts.
 """
@@ -8,24 +10,22 @@ import gc
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from app.batcher import BatcherClosed, MicroBatcher
-from app.decoding import ImageDecoder, Upload
-from app.inference import compile_forward, warm_up
+from app.serving.batcher import MicroBatcher
+from app.serving.compiled_call import Forward, compile_forward, warm_up
+from app.serving.keras_files import load_keras_model
 from core.errors import ModelUnavailableError
 from core.model_store import ModelStore
 from core.settings import Settings
 from core.tables import TrainedModel
 
-log = logging.getLogger("app.predictor")
+log = logging.getLogger("app.serving.model_cache")
 
 
 @dataclass
@@ -40,13 +40,13 @@ class LoadedModel:
         return height, width
 
 
-class Predictor:
+class ModelCache:
     def __init__(
         self,
         models: ModelStore,
         settings: Settings,
-        on_load: Callable[[float], None] | None = None,
-        on_batch: Callable[[int], None] | None = None,
+        on_load: Callable[[float], None] | None = None,  # told each load's seconds
+        on_batch: Callable[[int], None] | None = None,  # told each batch's size
     ) -> None:
         self._models = models
         self._settings = settings
@@ -57,39 +57,15 @@ class Predictor:
         # Newest models that failed to load in the background, and why.
         self._failed: dict[str, str] = {}
         self._one_load_at_a_time = asyncio.Lock()
-        self._decoder = ImageDecoder(settings)
 
-    @property
-    def decode_threads(self) -> int:
-        return self._decoder.threads
-
-    async def predict(
-        self, uploads: list[Upload], model_id: str | None, top_k: int, client: Hashable = None
-    ) -> tuple[TrainedModel, list[list[dict[str, Any]]]]:
-        """The `top_k` classes of each image (`Prediction`s, as dicts: this is the hot path),
-        from one batched call into the model; `client` is whom decoding is shared among."""
-        loaded = self._loaded_for(model_id)
-        if loaded is None:
-            loaded = await self.load(await run_in_threadpool(self._record, model_id))
-        record = loaded.record
-        pixels = await self._decoder.decode(uploads, loaded.image_size, client)
-        try:
-            probabilities = await loaded.batcher.submit(pixels)
-        except BatcherClosed:  # unloaded meanwhile: load it again
-            probabilities = await (await self.load(record)).batcher.submit(pixels)
-        return record, _top_k(record.class_names, probabilities, top_k)
-
-    def _loaded_for(self, model_id: str | None) -> LoadedModel | None:
-        """The model from memory, without a database query: a named one if loaded, or the
-        newest one, which the background loader keeps loaded and up to date."""
-        return self._cached(model_id or self._newest_id)
-
-    def _cached(self, model_id: str | None) -> LoadedModel | None:
-        """A loaded model, marked as the most recently used."""
-        if model_id is None or model_id not in self._cache:
-            return None
-        self._cache.move_to_end(model_id)
-        return self._cache[model_id]
+    async def get(self, model_id: str | None) -> LoadedModel:
+        """The named model, or the default (newest) one, loaded if it is not yet. One that is
+        loaded comes from memory, without a database query: the background loader keeps the
+        default one loaded."""
+        loaded = self._cached(model_id or self._newest_id)
+        if loaded is not None:
+            return loaded
+        return await self.load(await run_in_threadpool(self._record, model_id))
 
     async def load(self, record: TrainedModel) -> LoadedModel:
         """The model, from the cache or loaded, compiled and warmed up (once, however many
@@ -97,32 +73,11 @@ class Predictor:
         if (cached := self._cached(record.id)) is not None:
             return cached
         # One load at a time, however many requests ask for it or for others: each holds the GIL
-        # for most of a second, and requests for the models already loaded must go on meanwhile.
+        # for a long while, and requests for the models already loaded must go on meanwhile.
         async with self._one_load_at_a_time:
             if record.id not in self._cache:
                 await self._load_into_cache(record)
         return self._cache[record.id]
-
-    async def _load_into_cache(self, record: TrainedModel) -> None:
-        started = time.monotonic()
-        try:
-            model, forward = await asyncio.to_thread(self._load_and_warm_up, record)
-        except Exception as error:
-            log.exception("model failed to load", extra={"model_id": record.id})
-            raise ModelUnavailableError(_why_it_failed_to_load(record)) from error
-        batcher = MicroBatcher(
-            forward,
-            self._settings.prediction.batch_window_ms / 1000,
-            self._settings.prediction.max_batch,
-            self._on_batch,
-            self._settings.prediction.batches_in_flight,
-        )
-        self._cache[record.id] = LoadedModel(record, model, batcher)
-        seconds = time.monotonic() - started
-        log.info("model loaded", extra={"model_id": record.id, "seconds": seconds})
-        if self._on_load is not None:
-            self._on_load(seconds)
-        await self._evict_beyond(self._settings.model_cache_size, keep=record.id)
 
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._cache
@@ -166,7 +121,34 @@ class Predictor:
     async def close(self) -> None:
         while self._cache:
             await self._unload(next(iter(self._cache)))
-        self._decoder.close()
+
+    def _cached(self, model_id: str | None) -> LoadedModel | None:
+        """A loaded model, marked as the most recently used."""
+        if model_id is None or model_id not in self._cache:
+            return None
+        self._cache.move_to_end(model_id)
+        return self._cache[model_id]
+
+    async def _load_into_cache(self, record: TrainedModel) -> None:
+        started = time.monotonic()
+        try:
+            model, forward = await asyncio.to_thread(self._load_and_warm_up, record)
+        except Exception as error:
+            log.exception("model failed to load", extra={"model_id": record.id})
+            raise ModelUnavailableError(_why_it_failed_to_load(record)) from error
+        batcher = MicroBatcher(
+            forward,
+            self._settings.prediction.batch_window_ms / 1000,
+            self._settings.prediction.max_batch,
+            self._on_batch,
+            self._settings.prediction.batches_in_flight,
+        )
+        self._cache[record.id] = LoadedModel(record, model, batcher)
+        seconds = time.monotonic() - started
+        log.info("model loaded", extra={"model_id": record.id, "seconds": seconds})
+        if self._on_load is not None:
+            self._on_load(seconds)
+        await self._evict_beyond(self._settings.model_cache_size, keep=record.id)
 
     async def _evict_beyond(self, size: int, keep: str) -> None:
         """Unload the least recently used models beyond `size`, but never the default model
@@ -178,33 +160,17 @@ class Predictor:
     async def _unload(self, model_id: str) -> None:
         await self._cache.pop(model_id).batcher.close()
         # Collected now rather than at some later full collection, as a model's memory is
-        # large: only what was not frozen at import is walked, a millisecond or two.
+        # large: only what was not frozen at import is walked, which is quick.
         gc.collect()
 
     def _record(self, model_id: str | None) -> TrainedModel:
         return self._models.get_model(model_id) if model_id else self._models.newest_model()
 
-    def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Any]:
+    def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Forward]:
         model = load_keras_model(record.path, self._settings)
         forward = compile_forward(model)
         warm_up(forward, tuple(record.input_shape), self._settings.prediction.max_batch)
         return model, forward
-
-
-def load_keras_model(path: str, settings: Settings) -> Any:
-    """A saved `.keras` model (uncompiled), with the project's custom layers registered, in a
-    process whose TensorFlow is set up for serving."""
-    import keras
-
-    import models.layers  # noqa: F401  registers the custom layers saved models use
-    from app.tensorflow_threads import size_thread_pools_for_serving
-    from core.gpu_memory import enable_gpu_memory_growth
-
-    enable_gpu_memory_growth()
-    size_thread_pools_for_serving(settings)
-    _freeze_imported_objects()
-    # safe_mode refuses models that carry arbitrary code (Lambda layers).
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def _why_it_failed_to_load(record: TrainedModel) -> str:
@@ -219,26 +185,3 @@ def _why_it_failed_to_load(record: TrainedModel) -> str:
         f"Model {record.id!r} could not be loaded: its file {problem}. Train it again, or "
         "delete it."
     )
-
-
-@cache
-def _freeze_imported_objects() -> None:
-    """Keras and TensorFlow hold hundreds of thousands of objects that live as long as the
-    process; each full collection walked them all, pausing every request for 100-400 ms.
-    Frozen once, after their import and before any model loads, collections skip them, while
-    models, which may be unloaded, stay collectable."""
-    gc.collect()
-    gc.freeze()
-
-
-def _top_k(class_names: list[str], probabilities: np.ndarray, k: int) -> list[list[dict[str, Any]]]:
-    best = np.argsort(-probabilities, axis=1)[:, :k]
-    # Converted to Python numbers in bulk: per element, numpy scalars cost twice as much.
-    chosen = np.take_along_axis(probabilities, best, axis=1).tolist()
-    return [
-        [
-            {"label": class_names[i], "index": i, "probability": p}
-            for i, p in zip(order, row, strict=True)
-        ]
-        for order, row in zip(best.tolist(), chosen, strict=True)
-    ]

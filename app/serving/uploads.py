@@ -7,8 +7,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from app.decoding import Upload
-from app.multipart_form import read_form
+from app.serving.multipart_form import read_form
 from core.errors import UnsupportedMediaError
 from core.schemas import TopK
 
@@ -19,8 +18,8 @@ _TOP_K = TypeAdapter(TopK)
 _TOP_K_SCHEMA = _TOP_K.json_schema()
 
 # The query options are read here, by hand, rather than declared as the route's parameters:
-# FastAPI's resolution of them took 60-130 µs per request, about a tenth of the event loop's
-# work for a single-image prediction. So they are documented by hand too.
+# FastAPI's resolution of them was a noticeable share of the event loop's work for a
+# single-image prediction (docs/performance.md). So they are documented by hand too.
 OPENAPI_PARAMETERS = [
     {
         "name": "model",
@@ -61,6 +60,14 @@ OPENAPI_REQUEST_BODY = {
         },
     }
 }
+
+
+@dataclass
+class Upload:
+    """An uploaded image: its bytes, and its file name when it came as a form's `file`."""
+
+    filename: str | None
+    data: bytes
 
 
 @dataclass

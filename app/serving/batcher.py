@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.inference import Forward
+from app.serving.compiled_call import Forward
 
 
 @dataclass
@@ -30,10 +30,9 @@ class MicroBatcher:
     to `max_batch` images) as its next batch, and answers it.
 
     The threads take their batches themselves, not the event loop: the loop, busy with HTTP,
-    was slow to notice that the model was free and to start the next batch. With four clients
-    sending 32 images each on 2 cores, no batch was in the model 12 % of the time, against 6 %
-    now. A batch is gathered the moment a thread may start it, so what arrived while the model
-    was busy all joins it.
+    was slow to notice that the model was free and to start the next batch, which left the
+    model idle between batches more often (docs/performance.md). A batch is gathered the moment
+    a thread may start it, so what arrived while the model was busy all joins it.
 
     Up to `batches_in_flight` batches run at once (TensorFlow Serving's `num_batch_threads`),
     but with a batch already in the model, another starts only once a full batch waits:

@@ -3,7 +3,7 @@ and left alone in a process where TensorFlow has already run."""
 
 import pytest
 
-from app.tensorflow_threads import ThreadPools, serving_thread_pools
+from app.serving.thread_pools import ThreadPools, serving_thread_pools
 from core.settings import Settings
 from devkit.saved_models import save_untrained_model
 from tests.scripts import run_script
@@ -36,8 +36,8 @@ def test_settings_win_over_the_defaults_without_a_gpu():
 LOAD_AND_PREDICT = """
 import json, sys
 import numpy as np
-from app.predictor import load_keras_model
-from app.inference import compile_forward
+from app.serving.keras_files import load_keras_model
+from app.serving.compiled_call import compile_forward
 from core.settings import Settings
 
 path, first = sys.argv[1:]

@@ -8,7 +8,7 @@ import pytest
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.multipart_form import MAX_FIELD_BYTES, FormPart, read_form
+from app.serving.multipart_form import MAX_FIELD_BYTES, FormPart, read_form
 
 # Bytes that look like multipart framing inside a file must come back as they were.
 AWKWARD = b"\r\n--not-the-boundary\r\n\x00\xff" * 50

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.tensorflow_env import DEFAULTS, apply_tensorflow_defaults
 from devkit.samples import REPO_ROOT
+from models.backend import DEFAULTS, apply_tensorflow_defaults
 
 # Imports what the entry point imports, then reports whether TensorFlow runs its oneDNN kernels.
 ONEDNN_IN = """

@@ -51,8 +51,8 @@ def _tensorflow_call(model: Any) -> Callable[[np.ndarray], Any]:
         )
     )
     # One concrete function per padded shape, called directly: the tf.function's own dispatch
-    # (matching the arguments to a traced signature) cost 0.3-0.6 ms of CPU per call, an eighth
-    # of a single image's forward pass on the 2-core CPU.
+    # (matching the arguments to a traced signature) cost a noticeable share of a single
+    # image's forward pass in CPU time (docs/performance.md).
     concrete: dict[tuple[int, ...], Callable[[Any], Any]] = {}
 
     def call(pixels: np.ndarray) -> Any:

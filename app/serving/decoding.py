@@ -1,48 +1,42 @@
 """Decoding a prediction request's images into one array, within the request's budget.
 
 Small plain JPEGs whose decoding cost is bounded are decoded on the event loop. Everything else
-goes to a few threads that clients share in turn (`app/fair_pool.py`), each of which has it
-decoded by a child process of its own (`app/decoder_process.py`): first the request's headers,
-checked against its budget of pixels, then its images, a chunk at a time.
+goes to a few threads that clients share in turn (`app/serving/fair_pool.py`), each of which
+has it decoded by a child process of its own (`app/serving/decoder_process.py`): first the
+request's headers, checked against its budget of pixels, then its images, a chunk at a time.
 """
 
 import os
 from collections.abc import Generator, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
 
-from app.decoder_process import DecoderProcess
-from app.fair_pool import FairPool
+from app.serving.decoder_process import DecoderProcess
+from app.serving.fair_pool import FairPool
+from app.serving.uploads import Upload
 from core.errors import InvalidInputError, ServiceError
 from core.images import decode_plain_jpeg, plain_jpeg_pixels
 from core.jpeg_structure import has_bounded_decoding_cost
 from core.settings import Settings
 
 # Each thread has a decoding process of its own: two decode side by side and leave the other
-# CPUs to answering requests (README, "Predictions under load").
+# CPUs to answering requests (docs/performance.md).
 DEFAULT_DECODE_THREADS = 2
 
 # Images this small are decoded on the event loop: the trip to a thread and back costs a
-# 32x32 JPEG several times its decoding, and the decoders, taking the GIL back after each
-# image, kept the model's threads waiting for it. A full batch of CIFAR-sized images, about
-# 1 ms of decoding, and only files whose decoding cost their size bounds: nothing that may take
+# small JPEG more than its decoding, and the decoders, taking the GIL back after each image,
+# kept the model's threads waiting for it. A full batch of CIFAR-sized images, a short stretch
+# of decoding, and only files whose decoding cost their size bounds: nothing that may take
 # longer ever runs on the loop.
 LOOP_DECODE_PIXELS = 64 * 32 * 32
 LOOP_DECODE_BYTES = 128 * 1024
 
-# Images decoded in one trip to a child process: about 10 ms of decoding, against a trip's
-# fraction of a millisecond.
+# Images decoded in one trip to a child process: enough decoding that the trip's own cost is
+# small beside it, little enough that the threads soon take turns between clients.
 CHUNK_PIXELS = 1_000_000
-
-
-@dataclass
-class Upload:
-    filename: str | None
-    data: bytes
 
 
 def decodes_quickly(uploads: list[Upload], max_pixels: int = LOOP_DECODE_PIXELS) -> bool:

@@ -5,7 +5,7 @@ from collections.abc import Generator
 
 import pytest
 
-from app.fair_pool import SLICE_SECONDS, FairPool
+from app.serving.fair_pool import SLICE_SECONDS, FairPool
 
 
 def _steps(

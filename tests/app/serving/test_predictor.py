@@ -1,15 +1,15 @@
 import asyncio
-import gc
 import io
 import os
-import weakref
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.decoding import LOOP_DECODE_PIXELS, Upload, decodes_quickly
-from app.predictor import Predictor
+from app.serving.decoding import LOOP_DECODE_PIXELS, decodes_quickly
+from app.serving.model_cache import ModelCache
+from app.serving.predictor import Predictor
+from app.serving.uploads import Upload
 from core.db import create_session_factory
 from core.model_store import ModelStore
 from core.settings import PredictionTuning
@@ -19,46 +19,16 @@ from devkit.saved_models import save_untrained_model
 pytestmark = pytest.mark.slow
 
 
-def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotten(settings):
-    # Full collections over TensorFlow's millions of objects paused requests for 100-300 ms,
-    # so what a load leaves is frozen; a forgotten model must not stay frozen in memory.
-    record = save_untrained_model(settings, ["cat", "ship"])
-    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
-
-    async def scenario() -> tuple[weakref.ref, int]:
-        model = weakref.ref((await predictor.load(record)).model)
-        frozen = gc.get_freeze_count()
-        await predictor.forget(record.id)
-        await predictor.close()
-        return model, frozen
-
-    model, frozen_while_loaded = asyncio.run(scenario())
-
-    assert frozen_while_loaded > 0
-    assert model() is None
-
-
-def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(settings):
-    settings = settings.model_copy(update={"prediction": PredictionTuning(batches_in_flight=3)})
-    record = save_untrained_model(settings, ["cat", "ship"])
-    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
-
-    async def scenario() -> int:
-        batcher = (await predictor.load(record)).batcher
-        await predictor.close()
-        return batcher.batches_in_flight
-
-    assert asyncio.run(scenario()) == 3
-
-
 @pytest.mark.parametrize(("configured", "expected"), [(None, min(2, os.cpu_count() or 1)), (3, 3)])
 def test_images_decode_on_as_many_threads_as_the_settings_say(settings, configured, expected):
     tuning = PredictionTuning(decode_threads=configured)
     settings = settings.model_copy(update={"prediction": tuning})
-    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
+    predictor = Predictor(
+        ModelCache(ModelStore(create_session_factory(settings)), settings), settings
+    )
 
     assert predictor.decode_threads == expected
-    asyncio.run(predictor.close())
+    predictor.close()
 
 
 def _cifar_uploads(count: int) -> list[Upload]:
@@ -88,7 +58,8 @@ def test_only_a_few_small_plain_jpegs_are_decoded_on_the_event_loop():
 
 def test_an_image_gets_the_same_answer_whether_decoded_on_the_event_loop_or_in_a_thread(settings):
     record = save_untrained_model(settings, ["cat", "ship"])
-    predictor = Predictor(ModelStore(create_session_factory(settings)), settings)
+    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+    predictor = Predictor(cache, settings)
     alone = _cifar_uploads(1)
     crowded = [*alone, Upload("big.jpg", _jpeg(300, 300))]
     assert decodes_quickly(alone) and not decodes_quickly(crowded)
@@ -96,7 +67,8 @@ def test_an_image_gets_the_same_answer_whether_decoded_on_the_event_loop_or_in_a
     async def scenario() -> tuple[list, list]:
         _, on_loop = await predictor.predict(alone, record.id, 2)
         _, in_thread = await predictor.predict(crowded, record.id, 2)
-        await predictor.close()
+        await cache.close()
+        predictor.close()
         return on_loop, in_thread
 
     on_loop, in_thread = asyncio.run(scenario())

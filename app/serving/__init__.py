@@ -1,0 +1,1 @@
+"""The prediction engine: uploads read, images decoded, models cached and run in batches."""
