@@ -4,7 +4,7 @@ import logging
 
 import uvicorn
 
-from app.serving_processes import serve_in_processes
+from app.api_processes import serve_in_processes
 from core.logs import configure_logging
 from core.retired_settings import retired_settings_given
 from core.settings import Settings, get_settings

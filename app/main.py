@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Security
 from fastapi.staticfiles import StaticFiles
 
+from app.api_processes import end_with_parent
 from app.auth import ApiKeyMiddleware, bearer_scheme
 from app.body_limit import BodySizeLimitMiddleware, body_limits
 from app.cross_origin import CrossOriginProtectionMiddleware
@@ -16,7 +17,6 @@ from app.metrics import Metrics, RequestMetricsMiddleware
 from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
 from app.routes import metrics as metrics_route
 from app.services import Services
-from app.serving_processes import end_with_parent
 from app.shutdown import watch_for_shutdown
 from core.logs import configure_logging
 from core.settings import Settings, get_settings

@@ -2,7 +2,7 @@
 loads, and, read from the database at each scrape, jobs by status and the running jobs'
 epoch and throughput.
 
-With several serving processes (app/serving_processes.py), each writes its counts to files in
+With several serving processes (app/api_processes.py), each writes its counts to files in
 `PROMETHEUS_MULTIPROC_DIR`, and a scrape of any of them adds up all of them.
 """
 
@@ -16,7 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.serving_processes import METRICS_FOLDER
+from app.api_processes import METRICS_FOLDER
 from core.job_store import JobStore
 from core.status import JobStatus
 

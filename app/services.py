@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
+from app.api_processes import worker_supervised_by_parent
 from app.export import ModelExporter
 from app.job_events import SharedJobReads
 from app.metrics import Metrics
 from app.serving.model_cache import ModelCache
 from app.serving.predictor import Predictor
-from app.serving_processes import worker_supervised_by_parent
 from app.stream_slots import StreamSlots
 from app.supervisor import WorkerSupervisor
 from core.datasets.store import DatasetStore

@@ -5,7 +5,7 @@ A lifeline is the read end of a pipe whose write end only the parent holds, and 
 reading it returns end-of-file once no process holds the write end any more, and the kernel
 closes it when the parent's process ends. The training worker's is a pipe the app makes for it
 (app/supervisor.py, worker/lifeline.py); a serving process's is the one multiprocessing gives
-every process it starts, its parent's sentinel (app/serving_processes.py). (PR_SET_PDEATHSIG
+every process it starts, its parent's sentinel (app/api_processes.py). (PR_SET_PDEATHSIG
 would not do: it fires when the *thread* that started the child ends, and with API_PROCESSES > 1
 the app starts its worker from a thread of its own.)
 """

@@ -18,7 +18,7 @@ RECIPE = Recipe(
     learning_rate=1.5,  # airbench94's 11.5 per kilostep, for a loss averaged over the batch
     batch_size=1024,
     # With the tricks below, 16 epochs reach about airbench94's accuracy on the JPEG copy of
-    # CIFAR-10 (90.5%): 90.3-90.7% over three seeds on an H100 (the README's figures).
+    # CIFAR-10 (docs/training-speed.md#one-h100).
     epochs=16,
     momentum=0.85,
     weight_decay=0.0089,  # its coupled decay, as the decoupled rate Keras applies per step

@@ -20,8 +20,8 @@ RECIPE = Recipe(
     lr_schedule="warmup_linear_decay",
     warmup_fraction=0.2,
     flip=True,
-    # Shifts cost a third of a CPU's throughput (1479 against 2229 images/s on 2 cores) and
-    # did not pay for it in 3 epochs (68.8% against 70.0% test accuracy before TTA).
+    # Shifts cost a third of a CPU's throughput and did not pay for it in a short run
+    # (docs/training-speed.md).
     translate=0,
     tta=True,
     mixed_precision="auto",

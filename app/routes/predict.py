@@ -40,6 +40,6 @@ async def create_prediction(request: Request) -> Response:
         for upload, image in zip(read.uploads, predictions, strict=True)
     ]
     # Built as plain JSON; tests hold it to PredictionPublic, which documents it.
-    # orjson: the standard encoder took 0.5 ms for the answer to a 32-image request.
+    # orjson: the standard encoder took many times as long (docs/performance.md#answers).
     body = {"model_id": record.id, "predictions": predictions[0], "results": results}
     return Response(orjson.dumps(body), media_type="application/json")

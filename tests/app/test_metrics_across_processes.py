@@ -1,4 +1,4 @@
-"""With PROMETHEUS_MULTIPROC_DIR set, as app/serving_processes.py sets it, a scrape of any
+"""With PROMETHEUS_MULTIPROC_DIR set, as app/api_processes.py sets it, a scrape of any
 serving process adds up what every one of them counted, dead ones included."""
 
 import os

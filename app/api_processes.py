@@ -26,7 +26,7 @@ from app.supervisor import WorkerSupervisor
 from core.lifeline import hold_lifeline
 from core.settings import Settings
 
-log = logging.getLogger("app.serving_processes")
+log = logging.getLogger("app.api_processes")
 
 # Set for the serving processes: the parent supervises the worker, so they must not start one.
 WORKER_SUPERVISED_BY_PARENT = "WORKER_SUPERVISED_BY_PARENT"

@@ -142,7 +142,7 @@ def test_the_worker_ends_when_the_parent_that_supervises_it_is_killed(tmp_path):
     assert "the app that supervises this worker is gone" in service.log.read_text()
 
 
-def test_the_serving_processes_end_when_their_parent_is_killed(tmp_path):
+def test_the_api_processes_end_when_their_parent_is_killed(tmp_path):
     # Without a worker the job stays queued, so its event stream would stay open for good.
     service = start_service(
         tmp_path / "var", tmp_path / "service.log", API_PROCESSES="2", START_WORKER="false"
