@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from app.job_events import SharedJobReads
 from app.main import create_app
-from core.settings import Intervals
 from core.status import JobStatus
+from core.tuning import Intervals
 from tests.app.conftest import served
 
 KEYS = {"first-key-0123456789": "predict", "second-key-0123456789": "predict"}

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.logs import JOB_LOG_FILE, job_log_file, job_logger
-from core.settings import Intervals
 from core.status import JobStatus
+from core.tuning import Intervals
 
 WORKER = "test-worker"
 

@@ -2,7 +2,8 @@ import os
 from unittest import mock
 
 from app.supervisor import worker_environment
-from core.settings import Intervals, PredictionTuning, Settings
+from core.settings import Settings
+from core.tuning import Intervals, PredictionTuning
 
 
 def test_the_worker_reads_the_apps_tuning_settings_from_its_environment(settings):

@@ -15,8 +15,8 @@ from app.main import create_app
 from app.serving.model_cache import ModelCache
 from core.db import create_session_factory
 from core.model_store import ModelStore
-from core.settings import PredictionTuning
 from core.status import JobStatus
+from core.tuning import PredictionTuning
 from devkit.samples import cifar_samples
 from devkit.saved_models import save_untrained_model
 

@@ -12,7 +12,7 @@ from app.serving.predictor import Predictor
 from app.serving.uploads import Upload
 from core.db import create_session_factory
 from core.model_store import ModelStore
-from core.settings import PredictionTuning
+from core.tuning import PredictionTuning
 from devkit.samples import cifar_samples
 from devkit.saved_models import save_untrained_model
 
