@@ -99,3 +99,11 @@ def test_tests_and_benchmarks_share_code_only_through_devkit(folder):
     }
 
     assert offenders == {}, f"{folder}/ imports what it must not: {offenders}"
+
+
+@pytest.mark.parametrize("module", ["app.export", "app.serving.uploads"])
+def test_reading_uploads_and_exporting_do_not_load_the_prediction_engine(module):
+    loaded = _loaded_after(f"import {module}")
+
+    assert "app.serving.predictor" not in loaded and "app.serving.model_cache" not in loaded
+    assert "app.serving.decoding" not in loaded
