@@ -64,7 +64,7 @@ def _train(client: httpx.Client, dataset: str, model: str, epochs: int, name: st
     return response.json()["id"]
 
 
-def _wait(client: httpx.Client, job_id: str, done, timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
+def _wait(client: httpx.Client, job_id: str, done, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/jobs/{job_id}").json()
@@ -77,6 +77,8 @@ def _wait(client: httpx.Client, job_id: str, done, timeout: float = 300) -> None
 
 
 def _photograph(url: str, image: bytes, out: Path) -> None:
+    from playwright.sync_api import FilePayload
+
     from devkit.browser import launch_chromium
 
     with launch_chromium() as browser:
@@ -87,7 +89,7 @@ def _photograph(url: str, image: bytes, out: Path) -> None:
             "document.querySelectorAll('#models img[src^=\"blob:\"]').length >= 2", timeout=120_000
         )
         page.locator("#jobs .progress-text", has_text="ETA").wait_for(timeout=120_000)
-        ship = {"name": "ship.jpg", "mimeType": "image/jpeg", "buffer": image}
+        ship: FilePayload = {"name": "ship.jpg", "mimeType": "image/jpeg", "buffer": image}
         page.set_input_files("#predict-files", files=[ship])
         page.locator("#predictions .prediction").wait_for(timeout=120_000)
         # The finished job's worker log, opened under the jobs.

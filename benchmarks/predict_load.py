@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -133,9 +134,9 @@ def main() -> None:
             )
             results = {}
             for case in _cases(args):
-                loads = {
-                    "service": lambda case=case: _load(service_url, bodies, case, args),
-                    "floor": lambda case=case: _load(floor_url, bodies, case, args),
+                loads: dict[str, Callable[[], dict]] = {
+                    "service": partial(_load, service_url, bodies, case, args),
+                    "floor": partial(_load, floor_url, bodies, case, args),
                 }
                 if case.batch:
                     loads["bare"] = lambda: cpus_while(lambda: bare_model(args.seconds))

@@ -29,7 +29,7 @@ def running_server(
     url = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_answers(f"{url}{ready_path}", process, timeout=120):
-            raise SystemExit(f"{process.args} did not answer {url}{ready_path}")
+            raise SystemExit(f"{process.args!r} did not answer {url}{ready_path}")
         yield url, process
     finally:
         process.terminate()

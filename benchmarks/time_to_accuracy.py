@@ -115,7 +115,7 @@ def _compare(seed: tuple, fast: tuple) -> None:
         )
 
 
-def _tta_label(params) -> str:  # type: ignore[no-untyped-def]
+def _tta_label(params) -> str:
     views = ["flip"] if params.tta else []
     if params.tta_shift:
         views.append(f"{params.tta_shift} px shifts")

@@ -19,7 +19,7 @@ class Zeros(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer) -> int:
         count = min(len(buffer), self._left)
         buffer[:count] = bytes(count)
         self._left -= count

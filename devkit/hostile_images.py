@@ -66,12 +66,13 @@ def segment_padded_jpeg(segments: int = 5000) -> bytes:
 def blank(side: int, image_format: str) -> bytes:
     """A black square in `image_format`: a few KiB that decode to `side` squared pixels."""
     image = Image.new("RGB", (side, side))
-    options: dict[str, object] = {
+    options_by_format: dict[str, dict[str, object]] = {
         "PNG": {"optimize": True},
         "WEBP": {"lossless": True},
         "TIFF": {"compression": "tiff_adobe_deflate"},
         "JPEG": {"quality": 50},
-    }.get(image_format, {})
+    }
+    options = options_by_format.get(image_format, {})
     if image_format == "PJPEG":
         image_format, options = "JPEG", {"quality": 50, "progressive": True}
     if image_format == "GIF":

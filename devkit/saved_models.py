@@ -1,7 +1,7 @@
 """A model saved and recorded as the worker saves one, without training it."""
 
 
-def save_untrained_model(settings, class_names: list[str], metrics=None):  # type: ignore[no-untyped-def]
+def save_untrained_model(settings, class_names: list[str], metrics=None):
     """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one;
     its metrics are made up (`metrics` adds to them)."""
     # Imported here: Keras loads only when a test or benchmark saves a model.

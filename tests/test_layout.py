@@ -81,7 +81,7 @@ FORBIDDEN_IMPORTS = {
 
 def _top_level_imports(path: Path) -> set[str]:
     """The top-level packages that a file imports, inside functions too."""
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)

@@ -22,14 +22,16 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-WRITES = [
+# (method, path, the request's keyword arguments)
+Call = tuple[str, str, dict]
+WRITES: list[Call] = [
     ("POST", "/train", {"json": {"epochs": 1}}),
     ("POST", "/datasets", {"files": {"file": ("a.tar.gz", b"x" * 100)}}),
     ("POST", "/jobs/some-id/cancel", {}),
     ("DELETE", "/jobs/some-id", {}),
     ("DELETE", "/models/some-id", {}),
 ]
-READS = [("GET", "/jobs", {}), ("GET", "/models", {}), ("GET", "/datasets", {})]
+READS: list[Call] = [("GET", "/jobs", {}), ("GET", "/models", {}), ("GET", "/datasets", {})]
 READS += [("GET", "/architectures", {})]
 READS += [("GET", "/metrics", {}), ("POST", "/predict", {"files": {"file": ("x.jpg", b"x")}})]
 

@@ -6,7 +6,6 @@ import signal
 import threading
 from types import SimpleNamespace
 
-from app import api_processes
 from app.api_processes import end_with_parent
 
 
@@ -18,7 +17,7 @@ def test_a_server_with_no_process_manager_watches_nothing():
 def test_a_serving_process_whose_manager_is_gone_stops_as_on_sigterm(monkeypatch, caplog):
     read_end, write_end = os.pipe()
     manager = SimpleNamespace(pid=4321, sentinel=read_end)  # multiprocessing's sentinel is a pipe
-    monkeypatch.setattr(api_processes.multiprocessing, "parent_process", lambda: manager)
+    monkeypatch.setattr("app.api_processes.multiprocessing.parent_process", lambda: manager)
     terminated = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
     exits: list[int] = []

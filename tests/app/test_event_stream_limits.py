@@ -79,8 +79,9 @@ def test_the_server_holds_only_so_many_streams_in_all(settings, job_id):
 
 def test_a_stream_that_ends_frees_its_place(settings, job_id):
     settings = _bounded(settings, most=10, most_per_client=1)
-    with TestClient(create_app(settings)) as client, ExitStack() as streams:
-        jobs = client.app.state.services.jobs
+    app = create_app(settings)
+    with TestClient(app) as client, ExitStack() as streams:
+        jobs = app.state.services.jobs
         with client.stream("GET", f"/jobs/{job_id}/events") as first:
             lines = first.iter_lines()
             next(lines)
@@ -142,7 +143,12 @@ def test_streams_of_one_job_share_its_reads(job_store, make_job):
     job = make_job(epochs=1)
     reads = []
     job_store_get_job = job_store.get_job
-    job_store.get_job = lambda job_id: reads.append(job_id) or job_store_get_job(job_id)
+
+    def counted_get_job(job_id):
+        reads.append(job_id)
+        return job_store_get_job(job_id)
+
+    job_store.get_job = counted_get_job
     shared = SharedJobReads(job_store, fresh_seconds=60)
 
     async def many_streams_poll():

@@ -54,7 +54,7 @@ def _exchange(
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/", "/jobs"])
-def test_over_http_head_answers_as_get_and_sends_no_body(server, path):
+def test_over_http_head_answers_as_get_and_sends_no_body(server: tuple[str, int], path):
     connection = http.client.HTTPConnection(*server, timeout=10)
 
     head_status, head_headers, _ = _exchange(connection, "HEAD", path)
@@ -67,7 +67,7 @@ def test_over_http_head_answers_as_get_and_sends_no_body(server, path):
     connection.close()
 
 
-def test_over_http_head_of_an_event_stream_ends_at_once(server):
+def test_over_http_head_of_an_event_stream_ends_at_once(server: tuple[str, int]):
     connection = http.client.HTTPConnection(*server, timeout=10)
     job_id = json.loads(_exchange(connection, "POST", "/train", b'{"epochs": 1}')[2])["id"]
 

@@ -32,7 +32,8 @@ def quick_client(settings) -> Iterator[TestClient]:
 
 def read_events(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
     """The (event, data) pairs of a Server-Sent Events stream; keep-alive comments skipped."""
-    event, data = None, []
+    event: str | None = None
+    data: list[str] = []
     for line in lines:
         if line == "":
             if event is not None:

@@ -122,7 +122,7 @@ def test_export_is_built_once_then_served_from_the_models_folder(
     file_name, write = ARCHIVES[ExportFormat.SAVED_MODEL]
     builds = []
 
-    def counted_write(record, archive, settings):  # type: ignore[no-untyped-def]
+    def counted_write(record, archive, settings):
         builds.append(record.id)
         write(record, archive, settings)
 

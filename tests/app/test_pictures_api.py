@@ -21,7 +21,9 @@ def decode_png(response) -> Image.Image:
 
 
 def colours(image: Image.Image) -> int:
-    return len(image.convert("RGB").getcolors(maxcolors=1 << 24))
+    counts = image.convert("RGB").getcolors(maxcolors=1 << 24)
+    assert counts is not None  # None only past maxcolors, which covers every RGB colour
+    return len(counts)
 
 
 def record_epochs(job_store, job_id: str, count: int, epochs: int) -> None:

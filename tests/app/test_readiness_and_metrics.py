@@ -51,7 +51,7 @@ def test_concurrent_requests_share_batches_and_get_their_own_answers(fast_client
         for image in images
     ]
     batches_before = _metric(fast_client.get("/metrics").text, "predict_batch_size_count")
-    answers: dict[int, list] = {}
+    answers: dict[int, dict] = {}
 
     def ask(i: int) -> None:
         image = images[i % len(images)]

@@ -13,7 +13,7 @@ from tests.integration.running import RunningService, start_service, stop_servic
 KTS = Path(sys.executable).with_name("kts")  # the console script `pip install -e .` writes
 CLASSES = ["airplane", "cat", "ship"]
 # 120 training images, 12 of them held out, 30 test images: a training takes seconds.
-ARCHIVE_SIZE = {"train_per_class": 40, "test_per_class": 10}
+TRAIN_PER_CLASS, TEST_PER_CLASS = 40, 10
 BATCH_SIZE = "12"
 
 
@@ -55,7 +55,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.fixture(scope="package")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("archive") / "three-classes.tar.gz"
-    return write_image_folder_archive(path, CLASSES, **ARCHIVE_SIZE)
+    return write_image_folder_archive(path, CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS)
 
 
 @pytest.fixture(scope="package")

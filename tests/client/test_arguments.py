@@ -88,9 +88,20 @@ QUEUED = {
 }
 
 
-def test_set_takes_exactly_the_request_fields_without_an_option(monkeypatch):
+def record_trains(monkeypatch) -> list[dict]:
+    """The bodies that `ServiceClient.train` is called with from now on; each is queued."""
     sent: list[dict] = []
-    monkeypatch.setattr(ServiceClient, "train", lambda self, /, **body: sent.append(body) or QUEUED)
+
+    def queued(self, /, **body):
+        sent.append(body)
+        return QUEUED
+
+    monkeypatch.setattr(ServiceClient, "train", queued)
+    return sent
+
+
+def test_set_takes_exactly_the_request_fields_without_an_option(monkeypatch):
+    sent = record_trains(monkeypatch)
     options = {param.name: param.opts for param in train.params if param.name != "extra"}
     valid = {**TrainRequest().resolve(seed=1).model_dump(), "name": "a job"}
     runner = CliRunner()
@@ -114,8 +125,7 @@ def test_set_takes_exactly_the_request_fields_without_an_option(monkeypatch):
 
 
 def test_set_values_are_json_else_text_and_never_numbers_json_cannot_carry(monkeypatch):
-    sent: list[dict] = []
-    monkeypatch.setattr(ServiceClient, "train", lambda self, /, **body: sent.append(body) or QUEUED)
+    sent = record_trains(monkeypatch)
     values = [
         "flip=false",
         "momentum=0.5",

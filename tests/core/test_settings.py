@@ -4,13 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.settings import (
-    Intervals,
-    InvalidSettings,
-    PredictionTuning,
-    Settings,
-    get_settings,
-)
+from core.settings import InvalidSettings, Settings, get_settings
+from core.tuning import Intervals, PredictionTuning
 
 SECRET_KEY = "sk-never-in-an-error"
 

@@ -25,7 +25,9 @@ class RunningService:
         return httpx.Client(base_url=self.url, timeout=30)
 
 
-def start_service(data_dir: Path, log: Path, port: int | None = None, **env: str) -> RunningService:
+def start_service(
+    data_dir: Path, log: Path, port: int | None = None, /, **env: str
+) -> RunningService:
     """`python -m app` as a user starts it: uvicorn plus its supervised worker process; on
     `port` to restart a stopped service where its clients look for it."""
     port = port or free_port()

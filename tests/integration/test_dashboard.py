@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Response, expect
 
 from devkit.browser import chromium_path, launch_chromium
 from devkit.samples import cifar_samples
@@ -69,6 +69,18 @@ def upload_dataset(service: RunningService, archive: Path, headers: dict[str, st
     return response.json()
 
 
+def responses_to_event_streams(page: Page) -> list[Response]:
+    """The page's responses to event-stream requests from now on, as they arrive."""
+    responses: list[Response] = []
+
+    def record(response: Response) -> None:
+        if response.url.endswith("/events"):
+            responses.append(response)
+
+    page.on("response", record)
+    return responses
+
+
 def job_row(page: Page, name: str) -> Locator:
     return page.locator("#jobs tr.job", has=page.locator(".job-name", has_text=name))
 
@@ -91,8 +103,7 @@ def bar_values_until_done(row: Locator, timeout: float = 240) -> list[float]:
 def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_archive, page):
     # 600 images in batches of 16: about a hundred steps, so the bar has room to move.
     dataset = upload_dataset(service, make_archive(CLASSES, train_per_class=200, test_per_class=10))
-    event_streams = []
-    page.on("response", lambda r: r.url.endswith("/events") and event_streams.append(r))
+    event_streams = responses_to_event_streams(page)
     # The page's periodic refresh of the list, off: only the job's event stream can move its bar.
     page.add_init_script("window.setInterval = () => 0;")
     page.goto(service.url)
@@ -184,8 +195,7 @@ def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_arch
 def test_api_keys_errors_and_cancelling_in_the_page(keyed_service, make_archive, page):
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     dataset = upload_dataset(keyed_service, make_archive(CLASSES, 4, 2), headers=admin)
-    event_streams = []
-    page.on("response", lambda r: r.url.endswith("/events") and event_streams.append(r))
+    event_streams = responses_to_event_streams(page)
     page.goto(keyed_service.url)
 
     # The page itself is open; the API answers 401, and the page asks for a key.

@@ -25,6 +25,6 @@ def test_a_recipe_outside_an_options_bounds_is_refused(option, value):
 
 def test_a_recipe_is_frozen_and_names_only_known_options():
     with pytest.raises(ValidationError, match="epoch"):
-        Recipe(**ESSENTIALS, epoch=3)
+        Recipe(**ESSENTIALS, epoch=3)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="frozen"):
         Recipe(**ESSENTIALS).epochs = 3  # type: ignore[misc]

@@ -2,7 +2,6 @@
 
 import pytest
 
-from worker import clock as clock_module
 from worker.clock import StepClock
 
 
@@ -17,7 +16,7 @@ class FakeTime:
 @pytest.fixture
 def fake_time(monkeypatch):
     now = FakeTime()
-    monkeypatch.setattr(clock_module.time, "monotonic", now)
+    monkeypatch.setattr("worker.clock.time.monotonic", now)
     return now
 
 

@@ -56,6 +56,7 @@ def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive
 
     job = jobs.get_job(job_id)
     assert job.status == "succeeded", job.error_message
+    assert job.devices is not None and job.runtime is not None and job.model_id is not None
     assert job.replicas == 2 and all("cpu" in device.lower() for device in job.devices)
     assert job.runtime["backend"] == "jax"
     assert [epoch.epoch for epoch in job.history] == [1, 2]

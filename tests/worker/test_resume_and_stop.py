@@ -55,7 +55,8 @@ def test_resume_continues_after_the_last_checkpoint_with_the_optimizer_state(arr
     )
     assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [2, 1]
 
-    seen, resumed_at = EpochsSeen(), []
+    seen = EpochsSeen()
+    resumed_at: list[int] = []
     outcome = fit_and_evaluate(
         _params(epochs=3),
         arrays,

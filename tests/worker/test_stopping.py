@@ -89,7 +89,8 @@ def test_a_standalone_worker_watches_no_lifeline(monkeypatch):
 def test_a_worker_still_running_after_the_grace_period_exits_hard(monkeypatch, caplog):
     read_end, write_end = os.pipe()
     monkeypatch.setenv(LIFELINE_FD, str(read_end))
-    stop, exits = StopRequest(), []
+    stop = StopRequest()
+    exits: list[int] = []
 
     watcher = watch_lifeline(stop, grace_seconds=0.1, hard_exit=exits.append)
     assert watcher is not None

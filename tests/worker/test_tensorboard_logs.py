@@ -32,5 +32,5 @@ def test_without_tensorflow_or_tensorboard_a_job_trains_without_logs(
     assert callbacks == []
     (record,) = caplog.records
     assert f"{missing} is not installed" in record.getMessage()
-    assert record.job_id == "job-1"  # type: ignore[attr-defined]
+    assert record.job_id == "job-1"
     assert not (tmp_path / "tensorboard").exists()

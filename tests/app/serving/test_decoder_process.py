@@ -2,6 +2,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from multiprocessing.process import BaseProcess
 
 import pytest
 
@@ -17,13 +18,13 @@ LIMIT = 40_000_000
 
 
 @pytest.fixture
-def decoder():  # type: ignore[no-untyped-def]
+def decoder():
     process = DecoderProcess()
     yield process
     process.close()
 
 
-def _decoder_children() -> list[multiprocessing.Process]:
+def _decoder_children() -> list[BaseProcess]:
     return [child for child in multiprocessing.active_children() if child.name == "image-decoder"]
 
 
@@ -38,7 +39,9 @@ def test_images_are_decoded_in_a_child_process_each_up_to_the_first_refusal(deco
     assert len(sizes) == 2
     assert [image.shape for image in images] == [(16, 16, 3), (16, 16, 3)]
     assert len(_decoder_children()) == 1
-    assert os.getpriority(os.PRIO_PROCESS, _decoder_children()[0].pid) > os.nice(0)
+    pid = _decoder_children()[0].pid
+    assert pid is not None  # a started process has one
+    assert os.getpriority(os.PRIO_PROCESS, pid) > os.nice(0)
 
 
 def test_a_decoder_that_dies_costs_its_request_the_image_and_the_next_one_gets_a_new_one(decoder):

@@ -52,7 +52,7 @@ class Decoding:
         return sum(count for task, count in self.in_child if task == "decode_images")
 
 
-def _predict(client: TestClient, *images: bytes, key: str | None = None):  # type: ignore[no-untyped-def]
+def _predict(client: TestClient, *images: bytes, key: str | None = None):
     files = [
         ("file", (f"{n}.img", image, "application/octet-stream")) for n, image in enumerate(images)
     ]

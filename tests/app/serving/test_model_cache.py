@@ -23,7 +23,7 @@ from devkit.saved_models import save_untrained_model
 pytestmark = pytest.mark.slow
 
 
-def _predict(client: TestClient, model_id: str | None = None):  # type: ignore[no-untyped-def]
+def _predict(client: TestClient, model_id: str | None = None):
     image = cifar_samples()["test"]["ship"][0]
     query = {"model": model_id} if model_id else {}
     return client.post("/predict", params=query, files={"file": ("ship.jpg", image)})
@@ -44,9 +44,10 @@ def test_the_default_model_stays_loaded_while_a_client_cycles_through_other_mode
     others = [make_model() for _ in range(3)]
     default = make_model()  # the newest
 
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    with TestClient(app) as client:
         _wait_until_ready(client)
-        cache = client.app.state.services.model_cache
+        cache = app.state.services.model_cache
         for model in others * 2:
             assert _predict(client, model.id).status_code == 200
             assert cache.is_loaded(default.id)
@@ -61,7 +62,7 @@ def test_models_load_one_at_a_time(settings, make_model, monkeypatch):
     counting = threading.Lock()
     load_and_warm_up = ModelCache._load_and_warm_up
 
-    def counted(self, record):  # type: ignore[no-untyped-def]
+    def counted(self, record):
         nonlocal loading, most_at_once
         with counting:
             loading += 1

@@ -23,7 +23,7 @@ def _parse(body: bytes, content_type: str, chunk: int = 65536, **limits) -> list
     return asyncio.run(_parse_streamed(body, content_type, chunk, limits)[0])
 
 
-def _parse_streamed(body: bytes, content_type: str, chunk: int, limits: dict):  # type: ignore[no-untyped-def]
+def _parse_streamed(body: bytes, content_type: str, chunk: int, limits: dict):
     """(coroutine, the number of body bytes the parser has asked for so far)."""
     sent = [0]
 
