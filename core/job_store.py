@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Update, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.db import SessionFactory
 from core.errors import ConflictError, NotFoundError
 from core.schemas import TrainParams
+from core.sql import rowcount
 from core.status import FINAL_STATUSES, JobStatus
 from core.tables import Job, JobEpoch, utc_now
 
@@ -100,7 +101,7 @@ class JobStore:
                         session, candidate.id, JobStatus.FAILED, lost, only_if=candidate.status
                     )
                     continue
-                claimed = _rowcount(
+                claimed = rowcount(
                     session,
                     update(Job)
                     .where(
@@ -235,7 +236,7 @@ class JobStore:
         """Update a job only while `owner` runs it; whether it did."""
         with self._sessions.begin() as session:
             owned = [Job.id == job_id, Job.worker_id == owner, Job.status == JobStatus.RUNNING]
-            return _rowcount(session, update(Job).where(*owned).values(**values)) == 1
+            return rowcount(session, update(Job).where(*owned).values(**values)) == 1
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self._sessions.begin() as session:
@@ -273,9 +274,4 @@ def _write_final_status(
         condition.append(Job.status == only_if)
     if worker_id is not None:
         condition.append(Job.worker_id == worker_id)
-    return _rowcount(session, update(Job).where(*condition).values(**values)) == 1
-
-
-def _rowcount(session: Session, statement: Update) -> int:
-    # An UPDATE's result is a CursorResult, which Session.execute's annotation does not say.
-    return cast(CursorResult[Any], session.execute(statement)).rowcount
+    return rowcount(session, update(Job).where(*condition).values(**values)) == 1

@@ -22,7 +22,11 @@ POSTGRES_LOCK_KEY = 7_215_003
 
 def upgrade_database(engine: Engine) -> None:
     """Apply every migration not yet applied; safe when several processes start at once."""
-    with _migration_lock(engine), engine.begin() as connection:
+    with (
+        _migration_lock(engine),
+        engine.connect() as connection,
+        migration_transaction(connection),
+    ):
         if engine.dialect.name == "postgresql":
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY}
@@ -42,6 +46,32 @@ def upgrade_database(engine: Engine) -> None:
 def _predates_migrations(connection: Connection) -> bool:
     tables = set(inspect(connection).get_table_names())
     return "jobs" in tables and "alembic_version" not in tables
+
+
+@contextmanager
+def migration_transaction(connection: Connection) -> Iterator[None]:
+    """A transaction that, on SQLite, runs with foreign keys off and checks them all before
+    it commits.
+
+    Batch mode rebuilds a table by dropping it, and with foreign keys on, dropping a table
+    deletes its rows first: rows that reference them would block it (`model_aliases`) or be
+    deleted in cascade (`job_epochs`)."""
+    if connection.dialect.name != "sqlite":
+        with connection.begin():
+            yield
+        return
+    # The pragma does nothing inside a transaction, so it is set between two.
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        with connection.begin():
+            yield
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"A migration left rows whose foreign keys break: {broken}")
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 @contextmanager

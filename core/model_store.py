@@ -4,6 +4,7 @@ from sqlalchemy import delete, func, select
 
 from core.db import SessionFactory
 from core.errors import ConflictError, NotFoundError
+from core.model_registry import ModelRegistry
 from core.tables import TrainedModel
 
 
@@ -12,9 +13,8 @@ class ModelStore:
         self._sessions = sessions
 
     def add_model(self, model: TrainedModel) -> TrainedModel:
-        with self._sessions.begin() as session:
-            session.add(model)
-        return model
+        """Record a new model as the next version of the named model its dataset names."""
+        return ModelRegistry(self._sessions).add_version(model, model.dataset_id)
 
     def get_model(self, model_id: str) -> TrainedModel:
         with self._sessions() as session:

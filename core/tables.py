@@ -1,9 +1,22 @@
-"""The database tables: jobs, their per-epoch history, trained models and datasets."""
+"""The database tables: jobs, their per-epoch history, trained models, the model registry (names,
+versions, aliases and their moves) and datasets."""
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -82,9 +95,17 @@ class JobEpoch(Base):
 
 
 class TrainedModel(Base):
+    """A trained model, which is also one version of a named model (core/model_registry.py)."""
+
     __tablename__ = "models"
+    # Its leading column also serves the look-ups by name.
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_models_name_version"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(
+        String(64), ForeignKey("model_names.name", name="fk_models_name")
+    )
+    version: Mapped[int] = mapped_column(Integer)
     job_id: Mapped[str] = mapped_column(String(32), index=True)
     dataset_id: Mapped[str] = mapped_column(String(64))
     architecture: Mapped[str] = mapped_column(String(64))
@@ -95,6 +116,68 @@ class TrainedModel(Base):
     preprocessing: Mapped[dict[str, Any]]
     params: Mapped[dict[str, Any]]
     metrics: Mapped[dict[str, Any]]
+    # Why the model may not be fit to serve, e.g. a test accuracy close to chance.
+    warning: Mapped[str | None] = mapped_column(Text)
+
+
+class RegisteredModel(Base):
+    """A named model, e.g. `cifar10`: its trained models are its versions 1, 2, 3..."""
+
+    __tablename__ = "model_names"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # The last version number handed out: numbers of deleted versions are never given again.
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelAlias(Base):
+    """An alias of a named model (`production`, `staging`...) and the version it points at."""
+
+    __tablename__ = "model_aliases"
+    # A version that an alias points at cannot be deleted.
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["name", "version"],
+            ["models.name", "models.version"],
+            name="fk_model_aliases_version",
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(
+        String(64), ForeignKey("model_names.name", name="fk_model_aliases_name"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AliasMove(Base):
+    """One move of an alias, kept for good: no foreign keys, so it outlives the versions."""
+
+    __tablename__ = "alias_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    old_version: Mapped[int | None] = mapped_column(Integer)  # None: the alias was not set
+    new_version: Mapped[int | None] = mapped_column(Integer)  # None: the alias was removed
+    reason: Mapped[str] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(32))  # the job whose promotion moved it
+    moved_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+class RegistryDefaults(Base):
+    """The registry's one row of service-wide choices: the named model `/predict` uses when
+    a request names none."""
+
+    __tablename__ = "registry_defaults"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_registry_defaults_one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=1)
+    default_name: Mapped[str] = mapped_column(
+        String(64), ForeignKey("model_names.name", name="fk_registry_defaults_name")
+    )
 
 
 class Dataset(Base):

@@ -1,12 +1,23 @@
 """The schema comes from Alembic migrations, and databases from before them are upgraded."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from sqlalchemy import create_engine, inspect, text
 
-from core.db import create_db_engine
+from core.db import create_db_engine, create_session_factory
+from core.job_store import JobStore
+from core.migrate import migration_transaction
+from core.model_registry import ModelRegistry
+from core.model_store import ModelStore
+from core.schemas import TrainRequest
+from core.settings import Settings
 from core.tables import Base
+from tests.core.registry_samples import make_trained_model
 
 
 @pytest.fixture
@@ -55,3 +66,122 @@ def test_a_database_from_before_migrations_is_upgraded_keeping_its_rows(settings
         assert connection.execute(text("SELECT id, status FROM jobs")).all() == [
             ("old", "succeeded")
         ]
+
+
+def _database_at(settings, revision: str):
+    """A database migrated to `revision` only, and the engine on it (no migration run on
+    connect)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from core.migrate import MIGRATIONS
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine
+
+
+def _insert_models_at_0002(engine, models: list[tuple[str, str, datetime]]) -> None:
+    table = sa.table(
+        "models",
+        *(sa.column(name) for name in ("id", "job_id", "dataset_id", "architecture", "path")),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        *(sa.column(name, sa.JSON) for name in ("class_names", "input_shape", "preprocessing")),
+        *(sa.column(name, sa.JSON) for name in ("params", "metrics")),
+    )
+    rows = [
+        {
+            "id": model_id,
+            "job_id": f"job-{model_id}",
+            "dataset_id": dataset_id,
+            "architecture": "seed_cnn",
+            "path": f"/models/{model_id}/model.keras",
+            "created_at": created_at,
+            "class_names": ["cat", "dog"],
+            "input_shape": [32, 32, 3],
+            "preprocessing": {},
+            "params": {},
+            "metrics": {},
+        }
+        for model_id, dataset_id, created_at in models
+    ]
+    with engine.begin() as connection:
+        connection.execute(table.insert(), rows)
+
+
+def test_models_from_before_the_registry_become_versions_of_their_datasets(settings):
+    engine = _database_at(settings, "0002")
+    day = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    _insert_models_at_0002(
+        engine,
+        [
+            ("flowers-b", "flowers", day + timedelta(hours=2)),
+            ("cifar-c", "cifar10", day + timedelta(hours=3)),  # the newest model overall
+            ("flowers-a", "flowers", day + timedelta(hours=1)),
+            ("cifar-b", "cifar10", day),  # created together: by id
+            ("cifar-a", "cifar10", day),
+        ],
+    )
+    engine.dispose()
+
+    sessions = create_session_factory(settings)
+
+    registry, models = ModelRegistry(sessions), ModelStore(sessions)
+    versions = {m.id: (m.name, m.version) for m in models.list_models(limit=10)[0]}
+    assert versions == {
+        "cifar-a": ("cifar10", 1),
+        "cifar-b": ("cifar10", 2),
+        "cifar-c": ("cifar10", 3),
+        "flowers-a": ("flowers", 1),
+        "flowers-b": ("flowers", 2),
+    }
+    assert registry.aliases_of("cifar10") == {"production": 3}
+    assert registry.aliases_of("flowers") == {"production": 2}
+    moves, total = registry.alias_history("flowers")
+    assert total == 1
+    assert (moves[0].alias, moves[0].old_version, moves[0].new_version) == ("production", None, 2)
+    assert moves[0].reason == "set at upgrade" and moves[0].job_id is None
+    # What /predict without a model answered with, it still answers with.
+    assert registry.default_name() == "cifar10"
+    default = registry.default_model()
+    assert default is not None and default.id == models.newest_model().id == "cifar-c"
+    # Numbering goes on where the upgrade left it.
+    assert registry.add_version(make_trained_model("flowers"), "flowers").version == 3
+
+
+def test_an_empty_database_upgrades_to_an_empty_registry(settings):
+    _database_at(settings, "0002").dispose()
+
+    registry = ModelRegistry(create_session_factory(settings))
+
+    assert registry.default_name() is None
+    assert registry.default_model() is None
+
+
+def test_sqlite_migrations_may_rebuild_tables_that_other_tables_reference(tmp_path):
+    # Batch mode rebuilds a table by dropping it: with foreign keys on, that would delete a
+    # job's epochs in cascade and be refused for a model that an alias points at.
+    settings = Settings(data_dir=tmp_path / "var", start_worker=False, _env_file=None)
+    sessions = create_session_factory(settings)
+    jobs, registry = JobStore(sessions), ModelRegistry(sessions)
+    job = jobs.create_job(TrainRequest.model_validate({}).resolve(seed=1))
+    jobs.record_epoch(job.id, {"epoch": 1, "seconds": 1.0}, {})
+    registry.add_version(make_trained_model("cifar10"), "cifar10")
+    registry.set_alias("cifar10", "production", 1, "by hand")
+    engine = sessions.kw["bind"]
+
+    with engine.connect() as connection, migration_transaction(connection):
+        operations = Operations(MigrationContext.configure(connection))
+        for table in ("jobs", "models"):
+            with operations.batch_alter_table(table, recreate="always"):
+                pass
+
+    assert len(jobs.get_job(job.id).history) == 1
+    assert registry.aliases_of("cifar10") == {"production": 1}
+    with engine.connect() as connection:  # and foreign keys are on again
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
