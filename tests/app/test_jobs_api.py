@@ -117,6 +117,7 @@ def test_openapi_offers_each_recipe_option_as_the_recipe_declares_it(client):
         assert request[name].get("description") == option.get("description"), name
         assert params[name] == option, name
     job_fields = {"dataset", "model", "validation_split", "shuffle", "seed"}
+    job_fields |= {"model_name", "promotion", "promotion_margin"}
     assert set(request) == set(declared) | job_fields | {"name"}
     assert set(params) == set(declared) | job_fields
 
