@@ -222,12 +222,20 @@ class JobStore:
         model_id: str | None = None,
         test_accuracy: float | None = None,
         test_loss: float | None = None,
+        promotion: dict[str, Any] | None = None,
+        warning: str | None = None,
         worker_id: str | None = None,
     ) -> bool:
         """Write the outcome; with `worker_id`, only while that worker still owns the job."""
         outcome: dict[str, Any] = {}
         if model_id is not None:
-            outcome = {"model_id": model_id, "test_accuracy": test_accuracy, "test_loss": test_loss}
+            outcome = {
+                "model_id": model_id,
+                "test_accuracy": test_accuracy,
+                "test_loss": test_loss,
+                "promotion": promotion,
+                "warning": warning,
+            }
         owner = {"only_if": JobStatus.RUNNING, "worker_id": worker_id} if worker_id else {}
         with self._sessions.begin() as session:
             return _write_final_status(session, job_id, status, error, **owner, **outcome)

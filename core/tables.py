@@ -74,6 +74,10 @@ class Job(Base):
     model_id: Mapped[str | None] = mapped_column(String(32))
     test_accuracy: Mapped[float | None] = mapped_column(Float)
     test_loss: Mapped[float | None] = mapped_column(Float)
+    # Whether its model took production, and why (core/promotion.py's record).
+    promotion: Mapped[dict[str, Any] | None]
+    # Why its model may not be fit to serve, as on the model's record.
+    warning: Mapped[str | None] = mapped_column(Text)
 
     history: Mapped[list["JobEpoch"]] = relationship(
         order_by="JobEpoch.epoch", lazy="selectin", cascade="all, delete-orphan"

@@ -13,6 +13,7 @@ from core.datasets.store import DatasetStore
 from core.db import close_connections, create_session_factory
 from core.job_store import JobStore
 from core.logs import job_log_file, job_logger
+from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
 from core.settings import Settings
 from core.status import JobStatus
@@ -87,7 +88,9 @@ def run_worker(
     """Process jobs until stopped; `burst` returns once the queue is empty. Returns jobs run."""
     stop = stop or StopRequest()
     sessions = create_session_factory(settings)
-    stores = Stores(JobStore(sessions), ModelStore(sessions), DatasetStore(sessions))
+    stores = Stores(
+        JobStore(sessions), ModelStore(sessions), DatasetStore(sessions), ModelRegistry(sessions)
+    )
     stores.datasets.ensure_builtin_datasets()
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)
@@ -133,7 +136,7 @@ def run_job(
     job_log = job_logger("worker", job.id)
     job_log.info("job started", extra={"attempt": job.attempts, "params": job.params})
     try:
-        model = train_job(job, settings, stores, control)
+        trained = train_job(job, settings, stores, control)
     except JobCancelled:
         stores.jobs.finish_job(job.id, JobStatus.CANCELLED, worker_id=worker_id)
         job_log.info("job cancelled")
@@ -149,12 +152,15 @@ def run_job(
         job_log.exception("job failed")
         stores.jobs.finish_job(job.id, JobStatus.FAILED, error=error, worker_id=worker_id)
         return
+    model = trained.model
     recorded = stores.jobs.finish_job(
         job.id,
         JobStatus.SUCCEEDED,
         model_id=model.id,
         test_accuracy=model.metrics["test_accuracy"],
         test_loss=model.metrics["test_loss"],
+        promotion=trained.promotion.to_record(),
+        warning=model.warning,
         worker_id=worker_id,
     )
     job_log.info(

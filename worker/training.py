@@ -1,4 +1,5 @@
-"""Training one job: load its data, fit and evaluate the network, save the model."""
+"""Training one job: load its data, fit and evaluate the network, save the model, register it
+as a version of its name and decide whether it takes production."""
 
 import shutil
 from dataclasses import dataclass
@@ -7,7 +8,10 @@ from core.datasets.loading import load_dataset_arrays
 from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.logs import job_logger
+from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
+from core.promotion import PromotionDecision, chance_warning
+from core.promotion_flow import promote_new_version
 from core.schemas import TrainParams
 from core.settings import Settings
 from core.tables import Job, TrainedModel
@@ -27,9 +31,16 @@ class Stores:
     jobs: JobStore
     models: ModelStore
     datasets: DatasetStore
+    registry: ModelRegistry
 
 
-def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl) -> TrainedModel:
+@dataclass(frozen=True)
+class TrainedVersion:
+    model: TrainedModel
+    promotion: PromotionDecision
+
+
+def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl) -> TrainedVersion:
     """Train (or resume) a job; raises a `JobInterrupted` if it must stop before the end."""
     params = TrainParams.model_validate(job.params)
     dataset = stores.datasets.get_dataset(params.dataset)
@@ -83,6 +94,16 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
             },
         },
     )
-    model = stores.models.add_model(saved)
+    saved.warning = chance_warning(outcome.test_accuracy, len(arrays.class_names))
+    model = stores.registry.add_version(saved, params.model_name)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the saved model supersedes them
-    return model
+    decision = promote_new_version(
+        stores.registry, model, params.promotion, params.promotion_margin
+    )
+    job_logger("worker", job.id).info(
+        f"version {model.version} of {model.name!r} "
+        + ("promoted to production" if decision.promoted else "not promoted")
+        + f": {decision.reason}",
+        extra={"model_id": model.id, "promotion": decision.to_record(), "warning": model.warning},
+    )
+    return TrainedVersion(model, decision)

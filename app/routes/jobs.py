@@ -61,6 +61,8 @@ def to_job_public(job: Job, request: Request) -> JobPublic:
         model_id=job.model_id,
         test_accuracy=job.test_accuracy,
         test_loss=job.test_loss,
+        promotion=job.promotion,
+        warning=job.warning,
     )
 
 

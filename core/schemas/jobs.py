@@ -86,6 +86,13 @@ class JobPublic(BaseModel):
     model_id: str | None = Field(description="The trained model, once the job succeeded.")
     test_accuracy: float | None
     test_loss: float | None
+    promotion: dict[str, Any] | None = Field(
+        description="Whether its model took its name's `production` alias, and why: "
+        "`promoted`, `reason`, `candidate` and `incumbent` (production before; null if none)."
+    )
+    warning: str | None = Field(
+        description="Why its model may not be fit to serve, e.g. a test accuracy at chance."
+    )
 
 
 class JobsPublic(BaseModel):

@@ -6,10 +6,22 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from core.model_names import NAME_PATTERN
+from core.promotion import PromotionPolicy
 from models import ARCHITECTURES, get_architecture
 from models.recipe import Recipe
 
 DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["cifar10"])]
+ModelName = Annotated[str, Field(pattern=NAME_PATTERN.pattern, examples=["cifar10"])]
+PROMOTION_DESCRIPTION = (
+    "Whether the trained version takes its name's `production` alias: `if_better` (only if its "
+    "test accuracy beats production's on the same test split, by `promotion_margin`), `always` "
+    "(if comparable) or `never`. A version within 2 points of chance is never promoted."
+)
+MARGIN_DESCRIPTION = (
+    "How much test accuracy (0 to 1) a version must gain over production to take it, "
+    "under `if_better`."
+)
 
 
 def optional_fields(model: type[BaseModel]) -> dict[str, Any]:
@@ -68,6 +80,13 @@ class TrainRequest(RecipeOverrides):
         None, ge=0, le=2**31 - 1, description="Random seed; a random one is drawn and recorded."
     )
     name: str | None = Field(None, max_length=200, description="A label for the job.")
+    model_name: ModelName | None = Field(
+        None,
+        description="The named model the trained model becomes a version of; "
+        "unset: the dataset's id.",
+    )
+    promotion: PromotionPolicy = Field(PromotionPolicy.IF_BETTER, description=PROMOTION_DESCRIPTION)
+    promotion_margin: float = Field(0.0, ge=0, le=1, description=MARGIN_DESCRIPTION)
 
     @model_validator(mode="after")
     def _options_fit_the_network(self) -> "TrainRequest":
@@ -94,6 +113,9 @@ class TrainRequest(RecipeOverrides):
             validation_split=self.validation_split,
             shuffle=self.shuffle,
             seed=self.seed if self.seed is not None else seed,
+            model_name=self.model_name or self.dataset,
+            promotion=self.promotion,
+            promotion_margin=self.promotion_margin,
         )
 
 
@@ -113,3 +135,14 @@ class TrainParams(Recipe):
     validation_split: float
     shuffle: bool
     seed: int
+    model_name: str = Field(description="The named model the trained model becomes a version of.")
+    promotion: PromotionPolicy = Field(PromotionPolicy.IF_BETTER, description=PROMOTION_DESCRIPTION)
+    promotion_margin: float = Field(0.0, description=MARGIN_DESCRIPTION)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_after_the_dataset(cls, data: Any) -> Any:
+        # Jobs stored before models had names: their models took the dataset's name.
+        if isinstance(data, dict) and data.get("model_name") is None and "dataset" in data:
+            return {**data, "model_name": data["dataset"]}
+        return data

@@ -21,6 +21,41 @@ def test_train_queues_a_job_with_recipe_defaults(client):
     assert client.get(f"/jobs/{job['id']}").json()["status"] == "queued"
 
 
+def test_train_takes_the_model_name_and_promotion_policy(client):
+    response = client.post(
+        "/train", json={"model_name": "small", "promotion": "never", "promotion_margin": 0.02}
+    )
+
+    assert response.status_code == 202
+    params = response.json()["params"]
+    assert (params["model_name"], params["promotion"], params["promotion_margin"]) == (
+        "small",
+        "never",
+        0.02,
+    )
+    assert client.post("/train", json={}).json()["params"]["model_name"] == "cifar10"
+    assert client.post("/train", json={"promotion": "sometimes"}).status_code == 422
+
+
+def test_a_finished_job_shows_its_promotion_and_warning(client, job_store):
+    job = client.post("/train", json={"epochs": 1}).json()
+    assert (job["promotion"], job["warning"]) == (None, None)
+    record = {"promoted": False, "reason": "at chance", "candidate": {}, "incumbent": None}
+    job_store.finish_job(
+        job["id"],
+        JobStatus.SUCCEEDED,
+        model_id="m",
+        test_accuracy=0.1,
+        test_loss=2.3,
+        promotion=record,
+        warning="close to chance",
+    )
+
+    shown = client.get(f"/jobs/{job['id']}").json()
+
+    assert (shown["promotion"], shown["warning"]) == (record, "close to chance")
+
+
 def test_bad_values_answer_422_naming_the_field_and_range(client):
     response = client.post("/train", json={"epochs": 0, "batch_size": 10**9})
 
@@ -117,6 +152,7 @@ def test_openapi_offers_each_recipe_option_as_the_recipe_declares_it(client):
         assert request[name].get("description") == option.get("description"), name
         assert params[name] == option, name
     job_fields = {"dataset", "model", "validation_split", "shuffle", "seed"}
+    job_fields |= {"model_name", "promotion", "promotion_margin"}
     assert set(request) == set(declared) | job_fields | {"name"}
     assert set(params) == set(declared) | job_fields
 

@@ -9,13 +9,14 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import create_engine, inspect, text
 
-from core.db import create_db_engine, create_session_factory
+from core.db import close_connections, create_db_engine, create_session_factory
 from core.job_store import JobStore
 from core.migrate import migration_transaction
 from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
 from core.schemas import TrainRequest
 from core.settings import Settings
+from core.status import JobStatus
 from core.tables import Base
 from tests.core.registry_samples import make_trained_model
 
@@ -161,6 +162,56 @@ def test_an_empty_database_upgrades_to_an_empty_registry(settings):
 
     assert registry.default_name() is None
     assert registry.default_model() is None
+
+
+def test_jobs_from_before_promotion_read_without_one_and_the_migration_reverses(settings):
+    from alembic import command
+    from alembic.config import Config
+
+    from core.migrate import MIGRATIONS
+
+    engine = _database_at(settings, "0003")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, status, dataset_id, architecture, params, created_at,"
+                " updated_at, attempts) VALUES ('old', 'succeeded', 'flowers', 'seed_cnn',"
+                ' \'{"dataset": "flowers"}\', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)'
+            )
+        )
+    engine.dispose()
+
+    sessions = create_session_factory(settings)  # upgrades to the head
+    jobs = JobStore(sessions)
+    old = jobs.get_job("old")
+    assert (old.promotion, old.warning) == (None, None)
+    new = jobs.create_job(TrainRequest.model_validate({}).resolve(seed=1))
+    record = {"promoted": False, "reason": "at chance", "candidate": {}, "incumbent": None}
+    jobs.finish_job(
+        new.id,
+        JobStatus.SUCCEEDED,
+        model_id="m",
+        test_accuracy=0.1,
+        test_loss=2.3,
+        promotion=record,
+        warning="at chance",
+    )
+    finished = jobs.get_job(new.id)
+    assert (finished.promotion, finished.warning) == (record, "at chance")
+    close_connections(sessions)
+
+    engine = create_engine(settings.resolved_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    columns = {column["name"] for column in inspect(engine).get_columns("jobs")}
+    assert {"promotion", "warning"}.isdisjoint(columns)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id FROM jobs ORDER BY id")).scalars().all()
+    assert sorted(rows) == sorted(["old", new.id])
+    engine.dispose()
 
 
 def test_sqlite_migrations_may_rebuild_tables_that_other_tables_reference(tmp_path):

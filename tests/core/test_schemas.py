@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from core.promotion import PromotionPolicy
 from core.schemas import TrainParams, TrainRequest
 from models import ARCHITECTURES
 from models.recipe import Recipe
@@ -32,6 +33,11 @@ def test_given_values_win_over_the_recipe():
         ("dataset", "../etc", "should match pattern"),
         ("optimizer", "lbfgs", "'adam'"),
         ("tta_shift", 5, "less than or equal to 4"),
+        ("model_name", "a/b", "should match pattern"),
+        ("model_name", "x" * 65, "should match pattern"),
+        ("promotion", "sometimes", "'if_better', 'always' or 'never'"),
+        ("promotion_margin", -0.1, "greater than or equal to 0"),
+        ("promotion_margin", 1.5, "less than or equal to 1"),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_range(field, value, expected):
@@ -87,3 +93,30 @@ def test_jobs_stored_before_the_newer_options_read_them_as_off():
 
     assert (params.tta_shift, params.whiten_init, params.bn_bias_lr_scale) == (0, False, 1.0)
     assert params.ema_momentum == 0.0
+
+
+def test_a_jobs_model_is_named_after_its_dataset_unless_the_request_names_it():
+    unnamed = TrainRequest(dataset="flowers").resolve(seed=0)
+    named = TrainRequest(dataset="flowers", model_name="flowers-small").resolve(seed=0)
+
+    assert unnamed.model_name == "flowers"
+    assert named.model_name == "flowers-small"
+
+
+def test_promotion_defaults_to_if_better_with_no_margin_and_takes_the_requests():
+    default = TrainRequest().resolve(seed=0)
+    never = TrainRequest(promotion="never", promotion_margin=0.02).resolve(seed=0)
+
+    assert (default.promotion, default.promotion_margin) == (PromotionPolicy.IF_BETTER, 0.0)
+    assert (never.promotion, never.promotion_margin) == (PromotionPolicy.NEVER, 0.02)
+
+
+def test_parameters_stored_before_model_names_still_read():
+    stored = TrainRequest(dataset="flowers").resolve(seed=0).model_dump(mode="json")
+    for field in ("model_name", "promotion", "promotion_margin"):
+        del stored[field]
+
+    params = TrainParams.model_validate(stored)
+
+    assert params.model_name == "flowers"
+    assert (params.promotion, params.promotion_margin) == (PromotionPolicy.IF_BETTER, 0.0)

@@ -1,6 +1,7 @@
 """The worker, in this process, training real (tiny) jobs on real CIFAR-10 images."""
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ from core.datasets.loading import dataset_arrays_path
 from core.datasets.registration import register_dataset_archive
 from core.datasets.store import DatasetStore
 from core.job_store import JobStore
+from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
+from core.promotion import chance_warning
 from core.schemas import TrainRequest
 from core.status import JobStatus
 from worker.loop import run_worker
@@ -82,6 +85,41 @@ def test_saved_model_takes_raw_pixels(settings, sessions, dataset, job_store):
 
     assert keras.ops.convert_to_numpy(loaded(pixels)).shape == (2, 3)
     assert loaded.layers[1].name == "scale_to_unit"
+
+
+def test_a_succeeded_job_records_its_promotion_and_warning(
+    settings, sessions, dataset, job_store, caplog
+):
+    caplog.set_level(logging.INFO, logger="worker")
+    first_id = _queue(job_store, dataset.id, epochs=1, model_name="tiny")
+    second_id = _queue(job_store, dataset.id, epochs=1, model_name="tiny", promotion="never")
+
+    assert run_worker(settings, burst=True) == 2
+
+    first, second = job_store.get_job(first_id), job_store.get_job(second_id)
+    assert first.status == second.status == JobStatus.SUCCEEDED
+    registry = ModelRegistry(sessions)
+    model = registry.get_version("tiny", 1)
+    assert model.id == first.model_id and registry.get_version("tiny", 2).id == second.model_id
+    # The chance guard: a 1-epoch job may well be at chance on 3 classes; either way it says so.
+    assert first.warning == model.warning == chance_warning(first.test_accuracy, 3)
+    assert first.promotion is not None
+    assert first.promotion["promoted"] is (first.warning is None)
+    assert first.promotion["candidate"]["model_id"] == first.model_id
+    assert first.promotion["incumbent"] is None
+    assert second.promotion == {
+        **second.promotion,
+        "promoted": False,
+        "reason": "The job's promotion policy is `never`.",
+    }
+    expected = {"production": 1} if first.promotion["promoted"] else {}
+    assert registry.aliases_of("tiny") == expected
+    (logged,) = [
+        r
+        for r in caplog.records
+        if getattr(r, "job_id", None) == first_id and hasattr(r, "promotion")
+    ]
+    assert logged.promotion == first.promotion and logged.model_id == first.model_id
 
 
 def _columns(record) -> dict:
