@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.serving.model_cache import ModelCache
 from core.db import create_session_factory
-from core.model_store import ModelStore
+from core.model_registry import ModelRegistry
 from core.status import JobStatus
 from core.tuning import PredictionTuning
 from devkit.samples import cifar_samples
@@ -41,8 +41,8 @@ def test_the_default_model_stays_loaded_while_a_client_cycles_through_other_mode
 ):
     settings.model_cache_size = 2
     settings.intervals.model_poll_seconds = 600  # only the first look loads the default model
+    default = make_model()  # the production version
     others = [make_model() for _ in range(3)]
-    default = make_model()  # the newest
 
     app = create_app(settings)
     with TestClient(app) as client:
@@ -111,7 +111,7 @@ def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotte
     # Full collections over TensorFlow's millions of objects paused requests for 100-300 ms,
     # so what a load leaves is frozen; a forgotten model must not stay frozen in memory.
     record = save_untrained_model(settings, ["cat", "ship"])
-    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+    cache = ModelCache(ModelRegistry(create_session_factory(settings)), settings)
 
     async def scenario() -> tuple[weakref.ref, int]:
         model = weakref.ref((await cache.load(record)).model)
@@ -129,7 +129,7 @@ def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotte
 def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(settings):
     settings = settings.model_copy(update={"prediction": PredictionTuning(batches_in_flight=3)})
     record = save_untrained_model(settings, ["cat", "ship"])
-    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+    cache = ModelCache(ModelRegistry(create_session_factory(settings)), settings)
 
     async def scenario() -> int:
         batcher = (await cache.load(record)).batcher
@@ -139,7 +139,9 @@ def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(setting
     assert asyncio.run(scenario()) == 3
 
 
-def test_readiness_and_predictions_say_why_the_newest_model_failed_to_load(settings, make_model):
+def test_readiness_and_predictions_say_why_the_production_model_failed_to_load(
+    settings, make_model
+):
     settings.intervals.model_poll_seconds = 0.05
     model = make_model()
     Path(model.path).write_bytes(b"not a Keras model")
@@ -147,13 +149,13 @@ def test_readiness_and_predictions_say_why_the_newest_model_failed_to_load(setti
 
     with TestClient(create_app(settings)) as client:
         deadline = time.monotonic() + 60
-        while (readiness := client.get("/readyz").json())["detail"] == "Loading the newest model.":
+        while (readiness := client.get("/readyz").json())["detail"].startswith("Loading"):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         prediction = _predict(client)
 
     assert readiness["ready"] is False
-    assert readiness["detail"].startswith("The newest model failed to load.")
+    assert readiness["detail"].startswith("The production model failed to load.")
     assert f"Model {model.id!r} could not be loaded: its file is damaged" in readiness["detail"]
     assert prediction.status_code == 503
     assert model.id in prediction.json()["detail"]
