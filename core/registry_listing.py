@@ -42,13 +42,14 @@ class RegistryListing:
             versions = session.scalar(
                 select(func.count()).select_from(TrainedModel).where(TrainedModel.name == name)
             )
-            aliases = session.execute(
+            rows = session.execute(
                 select(ModelAlias.alias, ModelAlias.version)
                 .where(ModelAlias.name == name)
                 .order_by(ModelAlias.alias)
             )
             default = session.scalar(select(RegistryDefaults.default_name))
-            return NameSummary(name, versions or 0, dict(aliases.tuples()), name == default)
+            aliases = {alias: version for alias, version in rows}
+            return NameSummary(name, versions or 0, aliases, name == default)
 
     def versions(self, name: str) -> list[TrainedModel]:
         """A name's versions, newest first."""

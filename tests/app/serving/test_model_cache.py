@@ -8,12 +8,14 @@ import time
 import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.serving.model_cache import ModelCache
 from core.db import create_session_factory
+from core.model_names import PRODUCTION
 from core.model_registry import ModelRegistry
 from core.status import JobStatus
 from core.tuning import PredictionTuning
@@ -192,3 +194,43 @@ def test_a_jobs_error_shows_no_server_paths(client, job_store, settings):
         "message": "[Errno 2] No such file or directory: 'DATA_DIR/datasets/abc/arrays.npz' "
         "(from npyio.py)",
     }
+
+
+def test_a_new_production_version_serves_only_once_loaded_and_requests_keep_theirs(
+    settings, monkeypatch
+):
+    first = save_untrained_model(settings, ["cat", "ship"])
+    second = save_untrained_model(settings, ["cat", "ship"])  # not production: first is
+    registry = ModelRegistry(create_session_factory(settings))
+    cache = ModelCache(registry, settings)
+    release = threading.Event()
+    load_and_warm_up = ModelCache._load_and_warm_up
+
+    def held_back(self, record):
+        if record.id == second.id:
+            assert release.wait(30)
+        return load_and_warm_up(self, record)
+
+    monkeypatch.setattr(ModelCache, "_load_and_warm_up", held_back)
+    pixels = np.zeros((1, 32, 32, 3), np.uint8)
+
+    async def scenario() -> tuple[str, str, str, tuple[int, ...]]:
+        await cache.load_default()
+        in_flight = await cache.get(None)  # as a request holds it
+        registry.set_alias("sample", PRODUCTION, second.version, "better")
+        poll = asyncio.create_task(cache.load_default())
+        await asyncio.sleep(0.2)
+        loading = (await cache.get(None)).record.id
+        release.set()
+        await poll
+        after = (await cache.get(None)).record.id
+        answer = await in_flight.batcher.submit(pixels)  # the request started before
+        await cache.close()
+        return in_flight.record.id, loading, after, answer.shape
+
+    held, while_loading, after, shape = asyncio.run(scenario())
+
+    assert held == first.id
+    assert while_loading == first.id  # not the version still loading
+    assert after == second.id
+    assert shape == (1, 2)
