@@ -26,12 +26,12 @@ def _move(client: TestClient, name: str, alias: str, version: int, **kwargs):
 
 def _wait_until_serving(client: TestClient, version: int, name: str = "sample") -> dict:
     deadline = time.monotonic() + 60
-    while (ready := client.get("/readyz").json()).get("version") != version or ready[
-        "name"
-    ] != name:
+    while True:
+        ready = client.get("/readyz").json()
+        if ready["ready"] and (ready["name"], ready["version"]) == (name, version):
+            return ready
         assert time.monotonic() < deadline, ready
         time.sleep(0.05)
-    return ready
 
 
 @pytest.fixture
@@ -216,3 +216,38 @@ def test_the_default_name_chooses_what_answers_requests_naming_no_model(followin
     assert response.status_code == 200 and response.json() == {"name": "flowers"}
     assert ready["model_id"] == other.id == _predict(following).json()["model_id"]
     assert following.put("/default-model-name", json={"name": "nope"}).status_code == 404
+
+
+def test_requests_naming_no_model_ask_the_database_nothing(settings, make_model, monkeypatch):
+    settings.intervals.model_poll_seconds = 600  # only the first look
+    make_model()
+    with TestClient(create_app(settings)) as client:
+        _wait_until_serving(client, 1)
+        registry = client.app.state.services.registry  # type: ignore[attr-defined]
+        for method in ("resolve", "default_name", "default_model", "get_alias"):
+            monkeypatch.setattr(registry, method, _no_query)
+
+        response = _predict(client)
+
+    assert response.status_code == 200
+
+
+def _no_query(*args: object) -> None:
+    raise AssertionError("a database query on the hot path")
+
+
+def test_a_real_server_answers_by_name_and_alias(server, make_model):
+    import httpx
+
+    first, second = make_model(), make_model()
+    host, port = server
+    image = cifar_samples()["test"]["ship"][0]
+    with httpx.Client(base_url=f"http://{host}:{port}", timeout=60) as http:
+        moved = http.put("/model-names/sample/aliases/staging", json={"version": 2})
+        answers = [
+            http.post("/predict", params={"model": ref}, files={"file": ("s.jpg", image)})
+            for ref in ("sample", "sample@staging")
+        ]
+
+    assert moved.status_code == 200
+    assert [a.json()["model_id"] for a in answers] == [first.id, second.id]
