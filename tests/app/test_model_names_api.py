@@ -251,3 +251,22 @@ def test_a_real_server_answers_by_name_and_alias(server, make_model):
 
     assert moved.status_code == 200
     assert [a.json()["model_id"] for a in answers] == [first.id, second.id]
+
+
+def test_removing_production_makes_the_process_unready_and_says_why(following, make_model):
+    model = make_model()
+    _wait_until_serving(following, 1)
+
+    removed = following.delete("/model-names/sample/aliases/production")
+    deadline = time.monotonic() + 60
+    while (readiness := following.get("/readyz")).status_code == 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    assert removed.status_code == 204
+    assert readiness.status_code == 503
+    assert readiness.json()["name"] == "sample" and readiness.json()["model_id"] is None
+    assert "no production version" in readiness.json()["detail"]
+    assert following.delete("/model-names/sample/aliases/production").status_code == 404
+    serving = f'serving_model{{model_id="{model.id}",name="sample",version="1"}} 0.0'
+    assert serving in following.get("/metrics").text  # served no longer
