@@ -26,6 +26,8 @@ async def read_readiness(services: ServicesDep, response: Response) -> Readiness
     serving = services.model_cache.serving()
     if serving is not None:
         detail = f"{serving.name} version {serving.version} is loaded and serves."
+        if (failure := services.model_cache.production_failure()) is not None:
+            detail += f" The production version failed to load: {failure}"
         return Readiness(
             ready=True,
             model_id=serving.id,

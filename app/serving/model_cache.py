@@ -61,6 +61,7 @@ class ModelCache:
         self._default_id: str | None = None
         # Production versions that failed to load in the background, and why.
         self._failed: dict[str, str] = {}
+        self._production_failure: str | None = None  # of the one the last look found
         self._one_load_at_a_time = asyncio.Lock()
 
     async def get(self, reference: str | None) -> LoadedModel:
@@ -116,9 +117,15 @@ class ModelCache:
                     await self.load(production)
                 except ModelUnavailableError as error:
                     self._failed[production.id] = error.message
+            self._production_failure = self._failed.get(production.id) if production else None
             self._switch_to(production)
         except Exception:
             log.warning("could not look for or load the production model", exc_info=True)
+
+    def production_failure(self) -> str | None:
+        """Why the production version found last could not be loaded (while another may go on
+        serving); None if it loaded."""
+        return self._production_failure
 
     def load_failure(self, model_id: str) -> str | None:
         """Why a production version, tried in the background, could not be loaded; None if it

@@ -2,6 +2,7 @@
 rolling back aliases; the default name; and the serving that follows them."""
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -270,3 +271,21 @@ def test_removing_production_makes_the_process_unready_and_says_why(following, m
     assert following.delete("/model-names/sample/aliases/production").status_code == 404
     serving = f'serving_model{{model_id="{model.id}",name="sample",version="1"}} 0.0'
     assert serving in following.get("/metrics").text  # served no longer
+
+
+def test_a_production_version_that_fails_to_load_leaves_the_last_one_serving(following, make_model):
+    first, broken = make_model(), make_model()
+    Path(broken.path).write_bytes(b"not a Keras model")
+    _wait_until_serving(following, 1)
+
+    _move(following, "sample", "production", 2)
+    deadline = time.monotonic() + 60
+    while "failed" not in (readiness := following.get("/readyz").json())["detail"]:
+        assert time.monotonic() < deadline, readiness
+        time.sleep(0.05)
+
+    assert readiness["ready"] is True
+    assert (readiness["model_id"], readiness["version"]) == (first.id, 1)
+    assert f"Model {broken.id!r} could not be loaded" in readiness["detail"]
+    assert _predict(following).json()["model_id"] == first.id
+    assert _predict(following, "sample").status_code == 503  # asked for by name: it says why
