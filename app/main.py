@@ -14,7 +14,17 @@ from app.cross_origin import CrossOriginProtectionMiddleware
 from app.errors import install_error_handlers
 from app.head_requests import HeadRequestMiddleware
 from app.metrics import Metrics, RequestMetricsMiddleware
-from app.routes import architectures, dashboard, datasets, health, jobs, models, predict, training
+from app.routes import (
+    architectures,
+    dashboard,
+    datasets,
+    health,
+    jobs,
+    model_names,
+    models,
+    predict,
+    training,
+)
 from app.routes import metrics as metrics_route
 from app.services import Services
 from app.shutdown import watch_for_shutdown
@@ -39,9 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.supervisor.start()
         if settings.api_processes > 1:
             # One of several serving processes, which answer while this one starts: it takes
-            # requests once the newest model is loaded, so that none of them waits for the load.
-            await services.model_cache.load_newest()
-        preloader = asyncio.create_task(services.model_cache.load_newest_in_background())
+            # requests once the default model is loaded, so that none of them waits for the load.
+            await services.model_cache.load_default()
+        preloader = asyncio.create_task(services.model_cache.load_default_in_background())
         try:
             yield
         finally:
@@ -71,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The API key scheme is declared on the guarded routes for the documentation (app/auth.py
     # checks the keys); predict declares it itself, since a dependency costs every request.
     app.include_router(predict.router)
-    for module in (training, jobs, models, architectures, datasets, metrics_route):
+    for module in (training, jobs, models, model_names, architectures, datasets, metrics_route):
         app.include_router(module.router, dependencies=[Security(bearer_scheme)])
     app.include_router(health.router)  # the probes are open
     # The dashboard: a page at `/` and its files, open to all (app/auth.py); the API stays guarded.

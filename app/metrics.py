@@ -1,6 +1,6 @@
 """Prometheus metrics (the official client): HTTP requests per route, prediction batches, model
-loads, and, read from the database at each scrape, jobs by status and the running jobs'
-epoch and throughput.
+loads, the version that answers requests naming no model, and, read from the database at each
+scrape, jobs by status and the running jobs' epoch and throughput.
 
 With several serving processes (app/api_processes.py), each writes its counts to files in
 `PROMETHEUS_MULTIPROC_DIR`, and a scrape of any of them adds up all of them.
@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api_processes import METRICS_FOLDER
 from core.job_store import JobStore
 from core.status import JobStatus
+from core.tables import TrainedModel
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -54,7 +55,25 @@ class Metrics:
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+        self.serving_model = Gauge(
+            "serving_model",
+            "1 for the model version this process answers requests naming no model with, 0 for "
+            "those it answered with before.",
+            ["name", "version", "model_id"],
+            multiprocess_mode="liveall",  # one sample per living serving process
+            registry=self.registry,
+        )
+        self._serving: tuple[str, str, str] | None = None
         self._jobs: JobsCollector | None = None
+
+    def serve(self, model: TrainedModel | None) -> None:
+        """Show `model` as the one that now serves (None: none does)."""
+        # Set to 0 rather than removed: file-backed values (several processes) keep their samples.
+        if self._serving is not None:
+            self.serving_model.labels(*self._serving).set(0)
+        self._serving = None if model is None else (model.name, str(model.version), model.id)
+        if self._serving is not None:
+            self.serving_model.labels(*self._serving).set(1)
 
     def watch_jobs(self, jobs: JobStore) -> None:
         """Report jobs from this store at each scrape (once the app has its database)."""

@@ -13,7 +13,9 @@ from app.supervisor import WorkerSupervisor
 from core.datasets.store import DatasetStore
 from core.db import SessionFactory, create_session_factory
 from core.job_store import JobStore
+from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
+from core.registry_listing import RegistryListing
 from core.settings import Settings
 from core.worker_liveness import is_alive
 
@@ -24,6 +26,8 @@ class Services:
     sessions: SessionFactory
     jobs: JobStore
     models: ModelStore
+    registry: ModelRegistry
+    registry_listing: RegistryListing
     datasets: DatasetStore
     model_cache: ModelCache
     predictor: Predictor
@@ -39,19 +43,23 @@ class Services:
         jobs = JobStore(sessions)
         metrics.watch_jobs(jobs)
         models = ModelStore(sessions)
+        registry = ModelRegistry(sessions)
         datasets = DatasetStore(sessions)
         datasets.ensure_builtin_datasets()
         model_cache = ModelCache(
-            models,
+            registry,
             settings,
             on_load=metrics.model_load.observe,
             on_batch=metrics.batch_size.observe,
+            on_switch=metrics.serve,
         )
         return cls(
             settings=settings,
             sessions=sessions,
             jobs=jobs,
             models=models,
+            registry=registry,
+            registry_listing=RegistryListing(sessions),
             datasets=datasets,
             model_cache=model_cache,
             predictor=Predictor(model_cache, settings),

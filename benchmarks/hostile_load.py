@@ -106,8 +106,8 @@ def main() -> None:
         data_dir = Path(folder) / "var"
         settings = Settings(data_dir=data_dir, _env_file=None)
         cycled = settings.model_cache_size + 2 if args.cycle_models else 0
+        save_untrained_model(settings, CLASSES)  # the first: production, the default model
         others = [save_untrained_model(settings, CLASSES).id for _ in range(cycled)]
-        save_untrained_model(settings, CLASSES)  # the newest: the default model
         print(f"{len(images)} CIFAR-10 test JPEGs; making the hostile files", flush=True)
         requests = hostile_requests(images[0], others)
         for kind, sent in requests.items():

@@ -129,7 +129,8 @@ class ServiceClient:
     def predict(
         self, images: Sequence[Path], model_id: str | None = None, top_k: int = 5
     ) -> dict[str, Any]:
-        """Each image's `top_k` classes, from one model (default: the newest)."""
+        """Each image's `top_k` classes, from one model (default: the default name's
+        production version)."""
         params: dict[str, Any] = {"top_k": top_k}
         if model_id:
             params["model"] = model_id

@@ -136,7 +136,11 @@ def cancel(service: ServiceClient, job_id: str) -> None:
     "--top-k", type=click.IntRange(1, 1000), default=5, show_default=True,
     help="Classes to show per image.",
 )  # fmt: skip
-@click.option("--model-id", help="The model to ask (default: the newest).")
+@click.option(
+    "--model-id",
+    help="The model to ask: an id, a name, name@alias or name@<version> (default: the "
+    "default name's production version).",
+)
 @click.pass_obj
 def predict(
     service: ServiceClient, images: tuple[Path, ...], top_k: int, model_id: str | None

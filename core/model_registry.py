@@ -137,6 +137,30 @@ class ModelRegistry:
                     return
         raise ConflictError(f"Alias {alias!r} of {name!r} keeps moving; try again.")
 
+    def rollback(self, name: str, alias: str) -> int:
+        """Move `alias` back to the version it pointed at before its last move; that version."""
+        with self._sessions() as session:
+            _require_name(session, name)
+            last = session.scalar(
+                select(AliasMove)
+                .where(AliasMove.name == name, AliasMove.alias == alias)
+                .order_by(AliasMove.id.desc())
+                .limit(1)
+            )
+        if last is None or last.old_version is None:
+            raise ConflictError(
+                f"Alias {alias!r} of {name!r} pointed nowhere before its last move."
+            )
+        try:
+            moved = self.set_alias(
+                name, alias, last.old_version, "rollback", expected_version=last.new_version
+            )
+        except NotFoundError as error:
+            raise ConflictError(f"Cannot roll back {name}@{alias}: {error.message}") from error
+        if not moved:
+            raise ConflictError(f"Alias {alias!r} of {name!r} moved meanwhile; look again.")
+        return last.old_version
+
     def resolve(self, reference: str) -> TrainedModel:
         """A model by id, by name (its `production` version), by `name@alias`, by
         `name@<version>` or by `name@latest`."""

@@ -73,5 +73,5 @@ class Intervals(BaseModel):
         description="How often a job's event stream looks for news of the job.",
     )
     model_poll_seconds: float = Field(
-        2.0, gt=0, description="How often the app looks for a newer model to load in advance."
+        2.0, gt=0, description="How often the app looks for a new production version to load."
     )

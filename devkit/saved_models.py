@@ -1,12 +1,14 @@
 """A model saved and recorded as the worker saves one, without training it."""
 
 
-def save_untrained_model(settings, class_names: list[str], metrics=None):
-    """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one;
-    its metrics are made up (`metrics` adds to them)."""
+def save_untrained_model(settings, class_names: list[str], metrics=None, name=None):
+    """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one, as
+    the next version of `name` (default: its dataset's id), and made that name's production
+    version if it has none; its metrics are made up (`metrics` adds to them)."""
     # Imported here: Keras loads only when a test or benchmark saves a model.
     from core.db import create_session_factory
-    from core.model_store import ModelStore
+    from core.model_names import PRODUCTION
+    from core.model_registry import ModelRegistry
     from models import get_architecture
     from worker.saving import save_trained_model
 
@@ -24,4 +26,10 @@ def save_untrained_model(settings, class_names: list[str], metrics=None):
             "metrics": {"test_accuracy": 0.5, "test_loss": 1.0, **(metrics or {})},
         },
     )
-    return ModelStore(create_session_factory(settings)).add_model(record)
+    registry = ModelRegistry(create_session_factory(settings))
+    model = registry.add_version(record, name or record.dataset_id)
+    # Until the worker's promotion is merged, nothing else sets production for a new name.
+    registry.set_alias(
+        model.name, PRODUCTION, model.version, "first version", expected_version=None
+    )
+    return model

@@ -20,18 +20,38 @@ def read_health(services: ServicesDep) -> Health:
 
 @router.get("/readyz", responses={503: {"model": Readiness}})
 async def read_readiness(services: ServicesDep, response: Response) -> Readiness:
-    """200 once the default (newest) model is loaded and warmed up, so a prediction does not
-    wait for a load; 503 before that, while no model has been trained, or when the newest
-    model failed to load (the detail says why)."""
-    newest = await run_in_threadpool(services.models.find_newest_model)
-    if newest is None:
-        response.status_code = 503
-        return Readiness(ready=False, model_id=None, detail="No trained model yet.")
-    if not services.model_cache.is_loaded(newest.id):
-        response.status_code = 503
-        failure = services.model_cache.load_failure(newest.id)
-        detail = f"The newest model failed to load. {failure}" if failure else None
+    """200 once a production version of the default name is loaded and warmed up, so a
+    prediction does not wait for a load (the body says which name and version serve); 503
+    before that, while there is none, or when it failed to load (the detail says why)."""
+    serving = services.model_cache.serving()
+    if serving is not None:
+        detail = f"{serving.name} version {serving.version} is loaded and serves."
+        if (failure := services.model_cache.production_failure()) is not None:
+            detail += f" The production version failed to load: {failure}"
         return Readiness(
-            ready=False, model_id=newest.id, detail=detail or "Loading the newest model."
+            ready=True,
+            model_id=serving.id,
+            name=serving.name,
+            version=serving.version,
+            detail=detail,
         )
-    return Readiness(ready=True, model_id=newest.id, detail="The newest model is loaded.")
+    response.status_code = 503
+    name = await run_in_threadpool(services.registry.default_name)
+    if name is None:
+        return Readiness(ready=False, model_id=None, detail="No trained model yet.")
+    production = await run_in_threadpool(services.registry.default_model)
+    if production is None:
+        detail = f"Model name {name!r} has no production version: set its alias `production`."
+        return Readiness(ready=False, model_id=None, name=name, detail=detail)
+    failure = services.model_cache.load_failure(production.id)
+    return Readiness(
+        ready=False,
+        model_id=production.id,
+        name=name,
+        version=production.version,
+        detail=(
+            f"The production model failed to load. {failure}"
+            if failure
+            else f"Loading {name} version {production.version}."
+        ),
+    )

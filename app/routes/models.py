@@ -11,9 +11,11 @@ from fastapi.responses import FileResponse
 from app.binary_responses import PNG_RESPONSES, binary_responses, png_response
 from app.deps import Limit, ModelDep, Offset, ServicesDep
 from app.export import ExportFormat
+from app.services import Services
 from core.errors import ModelUnavailableError
 from core.plots import model_confusion_png
 from core.schemas import ModelPublic, ModelsPublic
+from core.tables import TrainedModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -26,13 +28,14 @@ def read_models(
 ) -> ModelsPublic:
     """List trained models, newest first."""
     models, count = services.models.list_models(limit, offset)
-    return ModelsPublic(data=[ModelPublic.model_validate(m) for m in models], count=count)
+    return ModelsPublic(data=public_models(services, models), count=count)
 
 
 @router.get("/{model_id}")
 def read_model(model_id: str, services: ServicesDep) -> ModelPublic:
-    """A model's classes, input shape, dataset, architecture, parameters and metrics."""
-    return ModelPublic.model_validate(services.models.get_model(model_id))
+    """A model's name, version, aliases, classes, input shape, dataset, architecture,
+    parameters and metrics."""
+    return public_models(services, [services.models.get_model(model_id)])[0]
 
 
 @router.get("/{model_id}/confusion.png", response_class=Response, responses=PNG_RESPONSES)
@@ -77,9 +80,18 @@ async def export_model(
 
 @router.delete("/{model_id}", status_code=204)
 async def delete_model(model_id: str, services: ServicesDep) -> None:
-    """Delete a trained model's record and files; predictions stop using it at once."""
-    model = await run_in_threadpool(services.models.delete_model, model_id)
+    """Delete a trained model's record and files; predictions stop using it at once. Refused
+    (409) while an alias points at it."""
+    model = await run_in_threadpool(services.registry.delete_model, model_id)
     await services.model_cache.forget(model_id)
     folder = Path(model.path).parent
     if folder.parent == services.settings.models_dir.resolve():  # never outside DATA_DIR/models
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def public_models(services: Services, models: list[TrainedModel]) -> list[ModelPublic]:
+    aliases = services.registry_listing.aliases_of_models(models)
+    return [
+        ModelPublic.model_validate(model).model_copy(update={"aliases": aliases[model.id]})
+        for model in models
+    ]

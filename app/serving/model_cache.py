@@ -1,5 +1,6 @@
-"""Saved models kept loaded (and compiled, and warmed up) in a small cache: the newest one, the
-default model, kept loaded in the background; others loaded on first use and evicted least
+"""Saved models kept loaded (and compiled, and warmed up) in a small cache: the default model
+(the default name's production version) kept loaded in the background, and switched to a new
+production version only once that is loaded; others loaded on first use and evicted least
 recently used first.
 
 Keras (and so TensorFlow) is imported when the first model loads, not when the app starts.
@@ -20,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from app.serving.batcher import MicroBatcher
 from app.serving.compiled_call import Forward, compile_forward, warm_up
 from app.serving.keras_files import load_keras_model
-from core.errors import ModelUnavailableError
-from core.model_store import ModelStore
+from core.errors import ConflictError, ModelUnavailableError
+from core.model_registry import ModelRegistry
 from core.settings import Settings
 from core.tables import TrainedModel
 
@@ -43,29 +44,37 @@ class LoadedModel:
 class ModelCache:
     def __init__(
         self,
-        models: ModelStore,
+        registry: ModelRegistry,
         settings: Settings,
         on_load: Callable[[float], None] | None = None,  # told each load's seconds
         on_batch: Callable[[int], None] | None = None,  # told each batch's size
+        on_switch: Callable[[TrainedModel | None], None] | None = None,  # told the new default
     ) -> None:
-        self._models = models
+        self._registry = registry
         self._settings = settings
         self._on_load = on_load
         self._on_batch = on_batch
+        self._on_switch = on_switch
         self._cache: OrderedDict[str, LoadedModel] = OrderedDict()
-        self._newest_id: str | None = None  # the default model, once loaded
-        # Newest models that failed to load in the background, and why.
+        # The model that answers requests naming none; it changes only once the next one has
+        # loaded, so no request waits for a load (or one that failed, while another serves).
+        self._default_id: str | None = None
+        # Production versions that failed to load in the background, and why.
         self._failed: dict[str, str] = {}
+        self._production_failure: str | None = None  # of the one the last look found
         self._one_load_at_a_time = asyncio.Lock()
 
-    async def get(self, model_id: str | None) -> LoadedModel:
-        """The named model, or the default (newest) one, loaded if it is not yet. One that is
-        loaded comes from memory, without a database query: the background loader keeps the
-        default one loaded."""
-        loaded = self._cached(model_id or self._newest_id)
+    async def get(self, reference: str | None) -> LoadedModel:
+        """The model a reference names (an id, a name, `name@alias`, `name@<version>`), or the
+        default one, loaded if it is not yet. The default model, and a model named by an id
+        that is loaded, come from memory, without a database query: the background loader
+        keeps the default one loaded and current."""
+        loaded = self._cached(reference or self._default_id)
         if loaded is not None:
             return loaded
-        return await self.load(await run_in_threadpool(self._record, model_id))
+        if reference:
+            return await self.load(await run_in_threadpool(self._registry.resolve, reference))
+        return await self.load(await run_in_threadpool(self._default_record))
 
     async def load(self, record: TrainedModel) -> LoadedModel:
         """The model, from the cache or loaded, compiled and warmed up (once, however many
@@ -82,45 +91,77 @@ class ModelCache:
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._cache
 
-    async def load_newest_in_background(self) -> None:
-        """Keep the newest model (the default one) loaded, so no request waits for its load."""
+    def serving(self) -> TrainedModel | None:
+        """The loaded model that answers requests naming none."""
+        loaded = self._cache.get(self._default_id or "")
+        return loaded.record if loaded is not None else None
+
+    async def load_default_in_background(self) -> None:
+        """Keep the default model loaded, and follow its name's production alias."""
         while True:
-            await self.load_newest()
+            await self.load_default()
             await asyncio.sleep(self._settings.intervals.model_poll_seconds)
 
-    async def load_newest(self) -> None:
-        """Load the newest model if it is not loaded; a model that failed is tried once only,
-        and readiness and requests for it say why."""
+    async def load_default(self) -> None:
+        """Load the default name's production version if it is not loaded, then answer with it;
+        one that failed is tried once only (the version serving before goes on), and readiness
+        and requests for it say why."""
         try:
-            newest = await run_in_threadpool(self._models.find_newest_model)
+            production = await run_in_threadpool(self._registry.default_model)
             if (
-                newest is not None
-                and newest.id not in self._failed
-                and not self.is_loaded(newest.id)
+                production is not None
+                and production.id not in self._failed
+                and not self.is_loaded(production.id)
             ):
                 try:
-                    await self.load(newest)
+                    await self.load(production)
                 except ModelUnavailableError as error:
-                    self._failed[newest.id] = error.message
-            self._newest_id = newest.id if newest is not None else None
+                    self._failed[production.id] = error.message
+            self._production_failure = self._failed.get(production.id) if production else None
+            self._switch_to(production)
         except Exception:
-            log.warning("could not look for or load the newest model", exc_info=True)
+            log.warning("could not look for or load the production model", exc_info=True)
+
+    def production_failure(self) -> str | None:
+        """Why the production version found last could not be loaded (while another may go on
+        serving); None if it loaded."""
+        return self._production_failure
 
     def load_failure(self, model_id: str) -> str | None:
-        """Why the newest model, tried in the background, could not be loaded; None if it
+        """Why a production version, tried in the background, could not be loaded; None if it
         was not tried or loaded."""
         return self._failed.get(model_id)
 
     async def forget(self, model_id: str) -> None:
         """Drop a deleted model from memory."""
-        if self._newest_id == model_id:
-            self._newest_id = None
+        if self._default_id == model_id:
+            self._switch_to(None)
         if model_id in self._cache:
             await self._unload(model_id)
 
     async def close(self) -> None:
         while self._cache:
             await self._unload(next(iter(self._cache)))
+
+    def _switch_to(self, production: TrainedModel | None) -> None:
+        new_id = production.id if production is not None else None
+        failed = production is not None and not self.is_loaded(production.id)
+        if failed and self.serving() is not None:
+            return  # the version loaded before goes on serving
+        if new_id == self._default_id:
+            return
+        old, self._default_id = self._default_id, new_id
+        log.info("default model switched", extra={"model_id": new_id, "previous_model_id": old})
+        if self._on_switch is not None:
+            self._on_switch(self.serving())
+
+    def _default_record(self) -> TrainedModel:
+        name = self._registry.default_name()
+        if name is None:
+            raise ConflictError(
+                "No trained model yet: start a job with POST /train and predict once it succeeds."
+            )
+        return self._registry.resolve(name)  # its production version
 
     def _cached(self, model_id: str | None) -> LoadedModel | None:
         """A loaded model, marked as the most recently used."""
@@ -153,7 +194,7 @@ class ModelCache:
     async def _evict_beyond(self, size: int, keep: str) -> None:
         """Unload the least recently used models beyond `size`, but never the default model
         (whose requests would wait for it to load again) or `keep`, the one just loaded."""
-        evictable = [id_ for id_ in self._cache if id_ not in (self._newest_id, keep)]
+        evictable = [id_ for id_ in self._cache if id_ not in (self._default_id, keep)]
         for model_id in evictable[: max(0, len(self._cache) - size)]:
             await self._unload(model_id)
 
@@ -162,9 +203,6 @@ class ModelCache:
         # Collected now rather than at some later full collection, as a model's memory is
         # large: only what was not frozen at import is walked, which is quick.
         gc.collect()
-
-    def _record(self, model_id: str | None) -> TrainedModel:
-        return self._models.get_model(model_id) if model_id else self._models.newest_model()
 
     def _load_and_warm_up(self, record: TrainedModel) -> tuple[Any, Forward]:
         model = load_keras_model(record.path, self._settings)

@@ -24,11 +24,13 @@ class Predictor:
         return self._decoder.threads
 
     async def predict(
-        self, uploads: list[Upload], model_id: str | None, top_k: int, client: Hashable = None
+        self, uploads: list[Upload], model: str | None, top_k: int, client: Hashable = None
     ) -> tuple[TrainedModel, list[list[dict[str, Any]]]]:
         """The `top_k` classes of each image (`Prediction`s, as dicts: this is the hot path),
-        from one batched call into the model; `client` is whom decoding is shared among."""
-        loaded = await self._cache.get(model_id)
+        from one batched call into the model `model` names (the default one if None); `client`
+        is whom decoding is shared among. The model is held to the end, so a request finishes
+        on the version it started with, however the aliases move meanwhile."""
+        loaded = await self._cache.get(model)
         record = loaded.record
         pixels = await self._decoder.decode(uploads, loaded.image_size, client)
         try:

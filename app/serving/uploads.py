@@ -25,7 +25,8 @@ OPENAPI_PARAMETERS = [
         "name": "model",
         "in": "query",
         "required": False,
-        "description": "Model id; default: the newest trained model.",
+        "description": "A model id, a model name (its `production` version), `name@alias` "
+        "or `name@<version>`; default: the default name's production version.",
         "schema": {"type": "string"},
     },
     {
@@ -51,7 +52,10 @@ OPENAPI_REQUEST_BODY = {
                             "description": "One or more images (repeat the field); "
                             "JPEG, PNG, WebP, GIF, BMP, TIFF.",
                         },
-                        "model": {"type": "string", "description": "Model id."},
+                        "model": {
+                            "type": "string",
+                            "description": "As the `model` query parameter.",
+                        },
                         "top_k": _TOP_K_SCHEMA,
                     },
                 }

@@ -585,11 +585,13 @@ function fillPredictModels(models) {
   const select = $("predict-model");
   const chosen = select.value;
   select.replaceChildren(
-    el("option", { value: "" }, "Newest model"),
+    el("option", { value: "" }, "Production model (default name)"),
     ...models.map((model) => {
       const accuracy = percent(model.metrics.test_accuracy);
       const dataset = datasetNames.get(model.dataset_id) || model.dataset_id;
-      const text = `${model.architecture} · ${dataset} · ${accuracy} · ${model.id.slice(0, 8)}`;
+      const aliases = model.aliases.length ? ` (${model.aliases.join(", ")})` : "";
+      const version = `${model.name} v${model.version}${aliases}`;
+      const text = `${version} · ${model.architecture} · ${dataset} · ${accuracy} · ${model.id.slice(0, 8)}`;
       return el("option", { value: model.id }, text);
     }),
   );

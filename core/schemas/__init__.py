@@ -18,15 +18,29 @@ from core.schemas.jobs import (
     Progress,
     Runtime,
 )
+from core.schemas.model_names import (
+    AliasMovePublic,
+    AliasMovesPublic,
+    AliasUpdate,
+    DefaultModelName,
+    ModelNameDetail,
+    ModelNamePublic,
+    ModelNamesPublic,
+    RollbackRequest,
+)
 from core.schemas.predictions import ImagePredictions, Prediction, PredictionPublic, TopK
 from core.schemas.training import DatasetId, TrainParams, TrainRequest
 
 __all__ = [
+    "AliasMovePublic",
+    "AliasMovesPublic",
+    "AliasUpdate",
     "ArchitecturePublic",
     "ArchitecturesPublic",
     "DatasetId",
     "DatasetPublic",
     "DatasetsPublic",
+    "DefaultModelName",
     "EpochMetrics",
     "Health",
     "ImagePredictions",
@@ -34,12 +48,16 @@ __all__ = [
     "JobLogPublic",
     "JobPublic",
     "JobsPublic",
+    "ModelNameDetail",
+    "ModelNamePublic",
+    "ModelNamesPublic",
     "ModelPublic",
     "ModelsPublic",
     "Prediction",
     "PredictionPublic",
     "Progress",
     "Readiness",
+    "RollbackRequest",
     "Runtime",
     "TopK",
     "TrainParams",

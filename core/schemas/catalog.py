@@ -10,6 +10,15 @@ class ModelPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    name: str = Field(description="The named model this model is a version of.")
+    version: int = Field(description="Its version of `name`: 1, 2, 3... in order of creation.")
+    aliases: list[str] = Field(
+        default=[], description="The aliases of `name` pointing at this version (`production`...)."
+    )
+    warning: str | None = Field(
+        default=None,
+        description="Why it may not be fit to serve, e.g. a test accuracy close to chance.",
+    )
     job_id: str
     dataset_id: str
     architecture: str

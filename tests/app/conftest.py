@@ -53,12 +53,14 @@ def server(settings) -> Iterator[tuple[str, int]]:
 
 @pytest.fixture
 def make_model(settings) -> Callable[..., TrainedModel]:
-    """An untrained seed_cnn saved exactly as the worker saves a trained one."""
+    """An untrained seed_cnn saved exactly as the worker saves a trained one, as the next
+    version of `name` (default: `sample`), its production version if the name had none."""
 
     def make(
         class_names: list[str] = ["airplane", "cat", "ship"],  # noqa: B006
         metrics: dict[str, Any] | None = None,
+        name: str | None = None,
     ) -> TrainedModel:
-        return save_untrained_model(settings, class_names, metrics)
+        return save_untrained_model(settings, class_names, metrics, name)
 
     return make

@@ -30,9 +30,14 @@ WRITES: list[Call] = [
     ("POST", "/jobs/some-id/cancel", {}),
     ("DELETE", "/jobs/some-id", {}),
     ("DELETE", "/models/some-id", {}),
+    ("PUT", "/model-names/some-name/aliases/production", {"json": {"version": 1}}),
+    ("DELETE", "/model-names/some-name/aliases/production", {}),
+    ("POST", "/model-names/some-name/rollback", {"json": {}}),
+    ("PUT", "/default-model-name", {"json": {"name": "some-name"}}),
 ]
 READS: list[Call] = [("GET", "/jobs", {}), ("GET", "/models", {}), ("GET", "/datasets", {})]
-READS += [("GET", "/architectures", {})]
+READS += [("GET", "/architectures", {}), ("GET", "/model-names", {})]
+READS += [("GET", "/model-names/some-name/alias-moves", {})]
 READS += [("GET", "/metrics", {}), ("POST", "/predict", {"files": {"file": ("x.jpg", b"x")}})]
 
 

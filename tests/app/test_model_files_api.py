@@ -118,6 +118,7 @@ def test_saved_model_export_names_each_class_exactly_whatever_it_holds(client, m
 def test_export_is_built_once_then_served_from_the_models_folder(
     client, make_model, settings, monkeypatch
 ):
+    make_model()  # production, which the deletion at the end could not delete
     model = make_model()
     file_name, write = ARCHIVES[ExportFormat.SAVED_MODEL]
     builds = []

@@ -15,6 +15,9 @@ def test_models_list_and_detail(client, make_model):
     assert detail["input_shape"] == [32, 32, 3]
     assert detail["architecture"] == "seed_cnn" and detail["job_id"] == "job-for-test"
     assert detail["metrics"]["test_accuracy"] == 0.5
+    assert (detail["name"], detail["version"], detail["aliases"]) == ("sample", 1, ["production"])
+    assert detail["warning"] is None
+    assert listing["data"][0]["aliases"] == [] and listing["data"][0]["version"] == 2
     assert "scaling" in detail["preprocessing"]
     assert client.get("/models/nope").status_code == 404
 
@@ -26,13 +29,17 @@ def test_delete_model_removes_record_and_files_and_predictions_stop_using_it(
     folder = settings.models_dir / model.id
     assert folder.is_dir()
 
+    refused = client.delete(f"/models/{model.id}")
+    assert client.delete("/model-names/sample/aliases/production").status_code == 204
     response = client.delete(f"/models/{model.id}")
 
+    assert refused.status_code == 409
+    assert "sample@production" in refused.json()["detail"]
     assert response.status_code == 204
     assert client.get(f"/models/{model.id}").status_code == 404
     assert not folder.exists()
     predict = client.post("/predict", files={"file": ("x.png", b"not used", "image/png")})
-    assert predict.status_code == 409  # no model left
+    assert predict.status_code == 409  # no production version left
     assert client.delete(f"/models/{model.id}").status_code == 404
 
 

@@ -53,16 +53,16 @@ def test_predict_answers_top_k_probabilities(client, make_model):
     assert sum(p["probability"] for p in all_classes) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_predict_uses_the_newest_model_unless_one_is_named(client, make_model):
-    older, newer = make_model(), make_model(["a", "b"])
+def test_predict_uses_the_production_version_unless_a_model_is_named(client, make_model):
+    production, newer = make_model(), make_model(["a", "b"])
 
     default = client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")})
     named = client.post(
-        "/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}, data={"model": older.id}
+        "/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")}, data={"model": newer.id}
     )
 
-    assert default.json()["model_id"] == newer.id
-    assert named.json()["model_id"] == older.id
+    assert default.json()["model_id"] == production.id  # not the newest
+    assert named.json()["model_id"] == newer.id
 
 
 def test_any_image_size_and_mode_is_accepted(client, make_model):
@@ -173,7 +173,9 @@ def test_models_with_custom_layers_load_safely_and_predict(client, settings, ses
     )
     ModelStore(sessions).add_model(record)
 
-    response = client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")})
+    response = client.post(
+        "/predict", params={"model": record.id}, files={"file": ("s.jpg", _jpeg(), "image/jpeg")}
+    )
 
     assert response.status_code == 200, response.text
     assert response.json()["model_id"] == record.id
@@ -279,7 +281,7 @@ def test_more_images_than_a_batch_holds_are_refused(settings, make_model):
 
 
 def test_a_model_whose_files_are_damaged_is_a_clear_503_and_others_still_serve(client, make_model):
-    good, broken = make_model(), make_model()
+    broken, good = make_model(), make_model()  # the broken one is the production version
     Path(broken.path).write_bytes(b"not a keras archive")
 
     response = client.post("/predict", files={"file": ("s.jpg", _jpeg(), "image/jpeg")})

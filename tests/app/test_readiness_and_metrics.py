@@ -16,22 +16,28 @@ def fast_client(settings):
         yield client
 
 
-def _metric(text: str, name: str, **labels: str) -> float:
+def _metric(text: str, metric: str, **labels: str) -> float:
     """The value of one sample of the Prometheus text exposition."""
     wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
     for line in text.splitlines():
         sample, _, value = line.rpartition(" ")
-        if sample == (f"{name}{{{wanted}}}" if labels else name):
+        if sample == (f"{metric}{{{wanted}}}" if labels else metric):
             return float(value)
-    raise AssertionError(f"no sample {name}{{{wanted}}} in:\n{text}")
+    raise AssertionError(f"no sample {metric}{{{wanted}}} in:\n{text}")
 
 
-def test_readiness_waits_for_the_newest_model_to_be_loaded_in_the_background(
+def test_readiness_waits_for_the_production_model_to_be_loaded_in_the_background(
     fast_client, make_model
 ):
     unready = fast_client.get("/readyz")
     assert unready.status_code == 503
-    assert unready.json() == {"ready": False, "model_id": None, "detail": "No trained model yet."}
+    assert unready.json() == {
+        "ready": False,
+        "model_id": None,
+        "name": None,
+        "version": None,
+        "detail": "No trained model yet.",
+    }
 
     model = make_model()  # as the worker does when a job succeeds
     deadline = time.monotonic() + 60
@@ -39,8 +45,16 @@ def test_readiness_waits_for_the_newest_model_to_be_loaded_in_the_background(
         assert time.monotonic() < deadline, ready.json()
         time.sleep(0.05)
 
-    assert ready.json()["model_id"] == model.id
-    assert _metric(fast_client.get("/metrics").text, "model_load_seconds_count") == 1
+    assert ready.json() == {
+        "ready": True,
+        "model_id": model.id,
+        "name": "sample",
+        "version": 1,
+        "detail": "sample version 1 is loaded and serves.",
+    }
+    metrics = fast_client.get("/metrics").text
+    assert _metric(metrics, "model_load_seconds_count") == 1
+    assert _metric(metrics, "serving_model", model_id=model.id, name="sample", version="1") == 1
 
 
 def test_concurrent_requests_share_batches_and_get_their_own_answers(fast_client, make_model):

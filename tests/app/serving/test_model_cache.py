@@ -8,13 +8,15 @@ import time
 import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.serving.model_cache import ModelCache
 from core.db import create_session_factory
-from core.model_store import ModelStore
+from core.model_names import PRODUCTION
+from core.model_registry import ModelRegistry
 from core.status import JobStatus
 from core.tuning import PredictionTuning
 from devkit.samples import cifar_samples
@@ -41,8 +43,8 @@ def test_the_default_model_stays_loaded_while_a_client_cycles_through_other_mode
 ):
     settings.model_cache_size = 2
     settings.intervals.model_poll_seconds = 600  # only the first look loads the default model
+    default = make_model()  # the production version
     others = [make_model() for _ in range(3)]
-    default = make_model()  # the newest
 
     app = create_app(settings)
     with TestClient(app) as client:
@@ -111,7 +113,7 @@ def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotte
     # Full collections over TensorFlow's millions of objects paused requests for 100-300 ms,
     # so what a load leaves is frozen; a forgotten model must not stay frozen in memory.
     record = save_untrained_model(settings, ["cat", "ship"])
-    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+    cache = ModelCache(ModelRegistry(create_session_factory(settings)), settings)
 
     async def scenario() -> tuple[weakref.ref, int]:
         model = weakref.ref((await cache.load(record)).model)
@@ -129,7 +131,7 @@ def test_a_loaded_model_is_frozen_out_of_collections_and_collected_once_forgotte
 def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(settings):
     settings = settings.model_copy(update={"prediction": PredictionTuning(batches_in_flight=3)})
     record = save_untrained_model(settings, ["cat", "ship"])
-    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+    cache = ModelCache(ModelRegistry(create_session_factory(settings)), settings)
 
     async def scenario() -> int:
         batcher = (await cache.load(record)).batcher
@@ -139,7 +141,9 @@ def test_a_loaded_model_runs_as_many_batches_at_once_as_the_settings_say(setting
     assert asyncio.run(scenario()) == 3
 
 
-def test_readiness_and_predictions_say_why_the_newest_model_failed_to_load(settings, make_model):
+def test_readiness_and_predictions_say_why_the_production_model_failed_to_load(
+    settings, make_model
+):
     settings.intervals.model_poll_seconds = 0.05
     model = make_model()
     Path(model.path).write_bytes(b"not a Keras model")
@@ -147,13 +151,13 @@ def test_readiness_and_predictions_say_why_the_newest_model_failed_to_load(setti
 
     with TestClient(create_app(settings)) as client:
         deadline = time.monotonic() + 60
-        while (readiness := client.get("/readyz").json())["detail"] == "Loading the newest model.":
+        while (readiness := client.get("/readyz").json())["detail"].startswith("Loading"):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         prediction = _predict(client)
 
     assert readiness["ready"] is False
-    assert readiness["detail"].startswith("The newest model failed to load.")
+    assert readiness["detail"].startswith("The production model failed to load.")
     assert f"Model {model.id!r} could not be loaded: its file is damaged" in readiness["detail"]
     assert prediction.status_code == 503
     assert model.id in prediction.json()["detail"]
@@ -190,3 +194,43 @@ def test_a_jobs_error_shows_no_server_paths(client, job_store, settings):
         "message": "[Errno 2] No such file or directory: 'DATA_DIR/datasets/abc/arrays.npz' "
         "(from npyio.py)",
     }
+
+
+def test_a_new_production_version_serves_only_once_loaded_and_requests_keep_theirs(
+    settings, monkeypatch
+):
+    first = save_untrained_model(settings, ["cat", "ship"])
+    second = save_untrained_model(settings, ["cat", "ship"])  # not production: first is
+    registry = ModelRegistry(create_session_factory(settings))
+    cache = ModelCache(registry, settings)
+    release = threading.Event()
+    load_and_warm_up = ModelCache._load_and_warm_up
+
+    def held_back(self, record):
+        if record.id == second.id:
+            assert release.wait(30)
+        return load_and_warm_up(self, record)
+
+    monkeypatch.setattr(ModelCache, "_load_and_warm_up", held_back)
+    pixels = np.zeros((1, 32, 32, 3), np.uint8)
+
+    async def scenario() -> tuple[str, str, str, tuple[int, ...]]:
+        await cache.load_default()
+        in_flight = await cache.get(None)  # as a request holds it
+        registry.set_alias("sample", PRODUCTION, second.version, "better")
+        poll = asyncio.create_task(cache.load_default())
+        await asyncio.sleep(0.2)
+        loading = (await cache.get(None)).record.id
+        release.set()
+        await poll
+        after = (await cache.get(None)).record.id
+        answer = await in_flight.batcher.submit(pixels)  # the request started before
+        await cache.close()
+        return in_flight.record.id, loading, after, answer.shape
+
+    held, while_loading, after, shape = asyncio.run(scenario())
+
+    assert held == first.id
+    assert while_loading == first.id  # not the version still loading
+    assert after == second.id
+    assert shape == (1, 2)

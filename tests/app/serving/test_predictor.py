@@ -11,7 +11,7 @@ from app.serving.model_cache import ModelCache
 from app.serving.predictor import Predictor
 from app.serving.uploads import Upload
 from core.db import create_session_factory
-from core.model_store import ModelStore
+from core.model_registry import ModelRegistry
 from core.tuning import PredictionTuning
 from devkit.samples import cifar_samples
 from devkit.saved_models import save_untrained_model
@@ -24,7 +24,7 @@ def test_images_decode_on_as_many_threads_as_the_settings_say(settings, configur
     tuning = PredictionTuning(decode_threads=configured)
     settings = settings.model_copy(update={"prediction": tuning})
     predictor = Predictor(
-        ModelCache(ModelStore(create_session_factory(settings)), settings), settings
+        ModelCache(ModelRegistry(create_session_factory(settings)), settings), settings
     )
 
     assert predictor.decode_threads == expected
@@ -58,7 +58,7 @@ def test_only_a_few_small_plain_jpegs_are_decoded_on_the_event_loop():
 
 def test_an_image_gets_the_same_answer_whether_decoded_on_the_event_loop_or_in_a_thread(settings):
     record = save_untrained_model(settings, ["cat", "ship"])
-    cache = ModelCache(ModelStore(create_session_factory(settings)), settings)
+    cache = ModelCache(ModelRegistry(create_session_factory(settings)), settings)
     predictor = Predictor(cache, settings)
     alone = _cifar_uploads(1)
     crowded = [*alone, Upload("big.jpg", _jpeg(300, 300))]
