@@ -107,6 +107,14 @@ class ServiceClient:
     def delete_model(self, model_id: str) -> None:
         self._request("DELETE", f"/models/{_segment(model_id)}")
 
+    def set_alias(self, name: str, alias: str, version: int, reason: str | None) -> dict[str, Any]:
+        path = f"/model-names/{_segment(name)}/aliases/{_segment(alias)}"
+        return self._request("PUT", path, json={"version": version, "reason": reason})
+
+    def rollback(self, name: str, alias: str) -> dict[str, Any]:
+        path = f"/model-names/{_segment(name)}/rollback"
+        return self._request("POST", path, json={"alias": alias})
+
     def list_datasets(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         return self._request("GET", "/datasets", params={"limit": limit, "offset": offset})
 

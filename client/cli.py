@@ -153,7 +153,8 @@ def predict(
 @main.group(invoke_without_command=True)
 @click.pass_context
 def models(ctx: click.Context) -> None:
-    """List trained models, newest first; or show, download, export or delete one."""
+    """List trained models, newest first; or show, promote, roll back, download, export or
+    delete one."""
     if ctx.invoked_subcommand is None:
         page = ctx.obj.list_models()
         out.print(render.models_table(page["data"], page["count"]))
@@ -174,6 +175,27 @@ def delete_model(service: ServiceClient, model_id: str) -> None:
     """Delete a model; predictions stop using it at once."""
     service.delete_model(model_id)
     out.print(f"Deleted model {model_id}.")
+
+
+@models.command("promote")
+@click.argument("model_id")
+@click.option("--alias", default="production", show_default=True, help="The alias to move.")
+@click.option("--reason", help="Why, recorded with the move.")
+@click.pass_obj
+def promote_model(service: ServiceClient, model_id: str, alias: str, reason: str | None) -> None:
+    """Point its name's alias (production) at this model; serving follows once it is loaded."""
+    model = service.get_model(model_id)
+    move = service.set_alias(model["name"], alias, model["version"], reason)
+    out.print(render.alias_move(move))
+
+
+@models.command("rollback")
+@click.argument("name")
+@click.option("--alias", default="production", show_default=True, help="The alias to move.")
+@click.pass_obj
+def rollback_model(service: ServiceClient, name: str, alias: str) -> None:
+    """Move a name's alias (production) back to the version it pointed at before."""
+    out.print(render.alias_move(service.rollback(name, alias)))
 
 
 @main.group(invoke_without_command=True)

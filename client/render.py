@@ -58,6 +58,11 @@ def job_details(job: dict[str, Any]) -> Table:
         "Test loss": _number(job["test_loss"]),
         "Trained model": job["model_id"],
     }
+    if job.get("promotion"):
+        promoted = "promoted" if job["promotion"]["promoted"] else "not promoted"
+        fields["Promotion"] = escape(f"{promoted}: {job['promotion']['reason']}")
+    if job.get("warning"):
+        fields["Warning"] = escape(job["warning"])
     if job["error"]:
         fields["Error"] = escape(f"{job['error']['type']}: {job['error']['message']}")
     table = Table.grid(padding=(0, 2))
@@ -81,19 +86,32 @@ def history_table(history: list[dict[str, Any]]) -> Table:
 
 
 def models_table(models: list[dict[str, Any]], count: int) -> Table:
-    columns = ("ID", "Dataset", "Architecture", "Classes", "Test acc", "Job", "Created")
+    # The name is the dataset's id unless the job named it otherwise (`kts models show`).
+    columns = (
+        "ID", "Version", "Aliases", "Architecture", "Classes", "Test acc", "Job", "Created",
+    )  # fmt: skip
     table = _listing(f"Models ({len(models)} of {count})", columns)
     for model in models:
         table.add_row(
             model["id"],
-            model["dataset_id"],
+            f"{model['name']}@{model['version']}",
+            ", ".join(model["aliases"]),
             model["architecture"],
             str(len(model["class_names"])),
-            _number(model["metrics"].get("test_accuracy")),
+            _number(model["metrics"].get("test_accuracy"))
+            + (" [yellow](at chance)[/]" if model.get("warning") else ""),
             model["job_id"],
             _time(model["created_at"]),
         )
     return table
+
+
+def alias_move(move: dict[str, Any]) -> str:
+    before = f"version {move['old_version']}" if move["old_version"] is not None else "nothing"
+    return (
+        f"{move['name']}@{move['alias']} now points at version {move['new_version']} "
+        f"(was {before}): {escape(move['reason'] or '')}"
+    )
 
 
 def datasets_table(datasets: list[dict[str, Any]], count: int) -> Table:

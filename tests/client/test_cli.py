@@ -196,3 +196,16 @@ def test_wait_reconnects_across_a_service_restart(tmp_path, archive):
     assert "Lost the job's event stream" in stderr and "reconnecting" in stderr
     assert re.search(r"^Epoch 1/1  loss \d", stdout, re.MULTILINE)
     assert f"Job {job[0]['id']} succeeded: test accuracy" in stdout
+
+
+def test_promote_points_an_alias_at_a_model_and_rollback_needs_a_move_to_undo(trained):
+    model = trained.service.client().get(f"/models/{trained.job['model_id']}").json()
+
+    promoted = trained.kts("models", "promote", model["id"], "--alias", "staging")
+    listed = trained.kts("models")
+    rollback = trained.kts("models", "rollback", model["name"], "--alias", "staging")
+
+    assert promoted.returncode == 0, promoted.stderr
+    assert f"{model['name']}@staging now points at version {model['version']}" in promoted.stdout
+    assert "staging" in listed.stdout and f"{model['name']}@{model['version']}" in listed.stdout
+    assert "(HTTP 409)" in one_line_error(rollback)
