@@ -1,8 +1,6 @@
 import random
-import threading
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Any
 
 import pytest
 
@@ -11,6 +9,7 @@ from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
 from core.tables import TrainedModel
 from tests.core.registry_samples import make_trained_model
+from tests.core.threads import in_threads
 
 
 @pytest.fixture
@@ -29,28 +28,6 @@ def add_versions(registry: ModelRegistry) -> Callable[..., list[TrainedModel]]:
         return [registry.add_version(make_trained_model(name), name) for _ in range(count)]
 
     return add
-
-
-def _in_threads(work: Callable[[int], Any], count: int) -> list[Any]:
-    """Run `work(0)` ... `work(count - 1)` in threads released together; their results."""
-    start = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = work(index)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 def test_versions_count_up_from_one_within_each_name(registry, add_versions):
@@ -92,7 +69,7 @@ def test_a_name_must_be_able_to_stand_in_a_reference(registry):
 
 def test_concurrent_additions_get_distinct_versions(registry):
     # The name does not exist yet: the threads also race to create it.
-    results = _in_threads(
+    results = in_threads(
         lambda _: [registry.add_version(make_trained_model(), "race").version for _ in range(3)],
         count=6,
     )
@@ -196,7 +173,7 @@ def test_concurrent_moves_leave_an_alias_where_its_history_says(registry, add_ve
             moved += registry.set_alias("cifar10", "production", rng.randint(1, 5), f"w{seed}")
         return moved
 
-    moved = sum(_in_threads(move_around, count=6))
+    moved = sum(in_threads(move_around, count=6))
 
     moves, total = registry.alias_history("cifar10", limit=1000)
     assert total == moved + 1
@@ -210,7 +187,7 @@ def test_of_promotions_against_the_same_incumbent_one_wins(registry, add_version
     add_versions("cifar10", 7)
     registry.set_alias("cifar10", "production", 1, "first")
 
-    won = _in_threads(
+    won = in_threads(
         lambda i: registry.set_alias(
             "cifar10", "production", i + 2, "promoted", expected_version=1
         ),
@@ -226,7 +203,7 @@ def test_of_promotions_against_the_same_incumbent_one_wins(registry, add_version
 def test_concurrent_creations_of_an_alias_create_it_once(registry, add_versions):
     add_versions("cifar10", 6)
 
-    won = _in_threads(
+    won = in_threads(
         lambda i: registry.set_alias("cifar10", "staging", i + 1, "first", expected_version=None),
         count=6,
     )

@@ -1,10 +1,8 @@
 """Promotion against a real registry: production moves only to a better comparable version, by
 compare-and-set, so concurrent promotions end where the rule says."""
 
-import threading
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Any
 
 import pytest
 
@@ -14,6 +12,7 @@ from core.promotion import PromotionPolicy
 from core.promotion_flow import promote_new_version
 from core.tables import TrainedModel
 from tests.core.registry_samples import make_trained_model
+from tests.core.threads import in_threads
 
 CLASSES = [f"class{i}" for i in range(10)]
 IF_BETTER, ALWAYS, NEVER = PromotionPolicy.IF_BETTER, PromotionPolicy.ALWAYS, PromotionPolicy.NEVER
@@ -135,7 +134,7 @@ def test_concurrent_promotions_leave_production_on_the_best(registry, add):
     accuracies = [0.55, 0.70, 0.60, 0.65]
     candidates = [add(accuracy) for accuracy in accuracies]
 
-    decisions = _in_threads(
+    decisions = in_threads(
         lambda i: promote_new_version(registry, candidates[i], IF_BETTER), len(candidates)
     )
 
@@ -161,31 +160,9 @@ def test_concurrent_promotions_leave_production_on_the_best(registry, add):
 def test_two_first_versions_racing_leave_one_production(registry, add):
     first, second = add(0.60), add(0.70)
 
-    decisions = _in_threads(
+    decisions = in_threads(
         lambda i: promote_new_version(registry, (first, second)[i], IF_BETTER), 2
     )
 
     assert production(registry) == second.version
     assert decisions[1].promoted
-
-
-def _in_threads(work: Callable[[int], Any], count: int) -> list[Any]:
-    """Run `work(0)` ... `work(count - 1)` in threads released together; their results."""
-    start = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = work(index)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
