@@ -127,6 +127,7 @@ class ModelRegistry:
         raise ConflictError(f"Alias {alias!r} of {name!r} keeps moving; try again.")
 
     def remove_alias(self, name: str, alias: str, reason: str) -> None:
+        check_alias(alias)
         for _ in range(_ATTEMPTS):
             with self._sessions.begin() as session:
                 current = _alias_version(session, name, alias)
@@ -139,14 +140,7 @@ class ModelRegistry:
 
     def rollback(self, name: str, alias: str) -> int:
         """Move `alias` back to the version it pointed at before its last move; that version."""
-        with self._sessions() as session:
-            _require_name(session, name)
-            last = session.scalar(
-                select(AliasMove)
-                .where(AliasMove.name == name, AliasMove.alias == alias)
-                .order_by(AliasMove.id.desc())
-                .limit(1)
-            )
+        last = self.last_move(name, alias)
         if last is None or last.old_version is None:
             raise ConflictError(
                 f"Alias {alias!r} of {name!r} pointed nowhere before its last move."
@@ -160,6 +154,17 @@ class ModelRegistry:
         if not moved:
             raise ConflictError(f"Alias {alias!r} of {name!r} moved meanwhile; look again.")
         return last.old_version
+
+    def last_move(self, name: str, alias: str) -> AliasMove | None:
+        """The move that put `alias` where it is (or removed it); None if it never moved."""
+        with self._sessions() as session:
+            _require_name(session, name)
+            return session.scalar(
+                select(AliasMove)
+                .where(AliasMove.name == name, AliasMove.alias == alias)
+                .order_by(AliasMove.id.desc())
+                .limit(1)
+            )
 
     def resolve(self, reference: str) -> TrainedModel:
         """A model by id, by name (its `production` version), by `name@alias`, by

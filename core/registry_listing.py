@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.db import SessionFactory
 from core.errors import NotFoundError
-from core.tables import AliasMove, ModelAlias, RegisteredModel, RegistryDefaults, TrainedModel
+from core.tables import ModelAlias, RegisteredModel, RegistryDefaults, TrainedModel
 
 
 @dataclass
@@ -33,23 +34,13 @@ class RegistryListing:
                     .offset(offset)
                 )
             )
-        return [self.name(name) for name in page], total
+            return _summaries(session, page), total
 
     def name(self, name: str) -> NameSummary:
         with self._sessions() as session:
             if session.get(RegisteredModel, name) is None:
                 raise NotFoundError(f"No model name {name!r}.")
-            versions = session.scalar(
-                select(func.count()).select_from(TrainedModel).where(TrainedModel.name == name)
-            )
-            rows = session.execute(
-                select(ModelAlias.alias, ModelAlias.version)
-                .where(ModelAlias.name == name)
-                .order_by(ModelAlias.alias)
-            )
-            default = session.scalar(select(RegistryDefaults.default_name))
-            aliases = {alias: version for alias, version in rows}
-            return NameSummary(name, versions or 0, aliases, name == default)
+            return _summaries(session, [name])[0]
 
     def versions(self, name: str) -> list[TrainedModel]:
         """A name's versions, newest first."""
@@ -72,11 +63,26 @@ class RegistryListing:
                 by_version.setdefault((name, version), []).append(alias)
         return {model.id: by_version.get((model.name, model.version), []) for model in models}
 
-    def last_move(self, name: str, alias: str) -> AliasMove | None:
-        with self._sessions() as session:
-            return session.scalar(
-                select(AliasMove)
-                .where(AliasMove.name == name, AliasMove.alias == alias)
-                .order_by(AliasMove.id.desc())
-                .limit(1)
-            )
+
+def _summaries(session: Session, names: list[str]) -> list[NameSummary]:
+    """The summaries of `names`, in their order, in three queries however many they are."""
+    # A comprehension, not dict(): a Result has keys(), which dict() would take for a mapping's.
+    counts = {
+        name: count
+        for name, count in session.execute(
+            select(TrainedModel.name, func.count())
+            .where(TrainedModel.name.in_(names))
+            .group_by(TrainedModel.name)
+        )
+    }
+    aliases: dict[str, dict[str, int]] = {name: {} for name in names}
+    for name, alias, version in session.execute(
+        select(ModelAlias.name, ModelAlias.alias, ModelAlias.version)
+        .where(ModelAlias.name.in_(names))
+        .order_by(ModelAlias.alias)
+    ):
+        aliases[name][alias] = version
+    default = session.scalar(select(RegistryDefaults.default_name))
+    return [
+        NameSummary(name, counts.get(name, 0), aliases[name], name == default) for name in names
+    ]

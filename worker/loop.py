@@ -14,7 +14,6 @@ from core.db import close_connections, create_session_factory
 from core.job_store import JobStore
 from core.logs import job_log_file, job_logger
 from core.model_registry import ModelRegistry
-from core.model_store import ModelStore
 from core.settings import Settings
 from core.status import JobStatus
 from core.tables import Job
@@ -88,9 +87,7 @@ def run_worker(
     """Process jobs until stopped; `burst` returns once the queue is empty. Returns jobs run."""
     stop = stop or StopRequest()
     sessions = create_session_factory(settings)
-    stores = Stores(
-        JobStore(sessions), ModelStore(sessions), DatasetStore(sessions), ModelRegistry(sessions)
-    )
+    stores = Stores(JobStore(sessions), DatasetStore(sessions), ModelRegistry(sessions))
     stores.datasets.ensure_builtin_datasets()
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)

@@ -9,7 +9,6 @@ from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.logs import job_logger
 from core.model_registry import ModelRegistry
-from core.model_store import ModelStore
 from core.promotion import PromotionDecision, chance_warning
 from core.promotion_flow import promote_new_version
 from core.schemas import TrainParams
@@ -29,7 +28,6 @@ from worker.tensorboard_logs import tensorboard_logging
 @dataclass
 class Stores:
     jobs: JobStore
-    models: ModelStore
     datasets: DatasetStore
     registry: ModelRegistry
 

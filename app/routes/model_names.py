@@ -1,13 +1,10 @@
 """Named models: their versions, their aliases (`production`...) and the moves of those."""
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Limit, Offset, ServicesDep
 from app.routes.models import public_models
 from app.services import Services
-from core.errors import InvalidInputError
-from core.model_names import check_alias
 from core.schemas import (
     AliasMovePublic,
     AliasMovesPublic,
@@ -18,7 +15,6 @@ from core.schemas import (
     ModelNamesPublic,
     RollbackRequest,
 )
-from core.tables import utc_now
 
 router = APIRouter(tags=["model names"])
 
@@ -49,17 +45,15 @@ def update_alias(
 ) -> AliasMovePublic:
     """Point an alias at a version; requests for it, and if it is the default name's
     `production`, requests naming no model, follow within a poll interval."""
-    _check_alias(alias)
     reason = update.reason or "set through the API"
     services.registry.set_alias(name, alias, update.version, reason)
     # The move just made, or, if it pointed there already, the one that put it there.
-    return _last_move(services, name, alias, update.version)
+    return _last_move(services, name, alias)
 
 
 @router.delete("/model-names/{name}/aliases/{alias}", status_code=204)
 def delete_alias(name: str, alias: str, services: ServicesDep) -> None:
     """Remove an alias."""
-    _check_alias(alias)
     services.registry.remove_alias(name, alias, "removed through the API")
 
 
@@ -75,36 +69,20 @@ def read_alias_moves(
 @router.post("/model-names/{name}/rollback")
 def rollback_alias(name: str, rollback: RollbackRequest, services: ServicesDep) -> AliasMovePublic:
     """Move an alias back to the version it pointed at before its last move (409 if none)."""
-    version = services.registry.rollback(name, rollback.alias)
-    return _last_move(services, name, rollback.alias, version)
+    services.registry.rollback(name, rollback.alias)
+    return _last_move(services, name, rollback.alias)
 
 
 @router.put("/default-model-name")
-async def update_default_model_name(
-    default: DefaultModelName, services: ServicesDep
-) -> DefaultModelName:
+def update_default_model_name(default: DefaultModelName, services: ServicesDep) -> DefaultModelName:
     """Choose the named model whose production version answers requests naming none."""
-    await run_in_threadpool(services.registry.set_default_name, default.name)
+    services.registry.set_default_name(default.name)
     return default
 
 
-def _check_alias(alias: str) -> None:
-    try:
-        check_alias(alias)
-    except ValueError as error:
-        raise InvalidInputError(str(error)) from error
-
-
-def _last_move(services: Services, name: str, alias: str, version: int) -> AliasMovePublic:
-    move = services.registry_listing.last_move(name, alias)
-    if move is None:  # set before moves were recorded
-        return AliasMovePublic(
-            name=name,
-            alias=alias,
-            old_version=None,
-            new_version=version,
-            reason="set before moves were recorded",
-            job_id=None,
-            moved_at=utc_now(),
-        )
+def _last_move(services: Services, name: str, alias: str) -> AliasMovePublic:
+    """The move that put the alias where it is: every alias is set by a recorded move (the
+    upgrade that made the registry recorded the ones it set)."""
+    move = services.registry.last_move(name, alias)
+    assert move is not None
     return AliasMovePublic.model_validate(move)
