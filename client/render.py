@@ -150,7 +150,8 @@ def predictions_table(answer: dict[str, Any], names: list[str]) -> Table:
 
 
 def print_outcome(console: Console, job: dict[str, Any]) -> None:
-    """One line: the test accuracy and model of a job that succeeded, else why it stopped."""
+    """The test accuracy and model of a job that succeeded, whether it took production and any
+    warning; else one line: why it stopped."""
     status = job["status"]
     if status == "succeeded":
         console.print(
@@ -158,6 +159,10 @@ def print_outcome(console: Console, job: dict[str, Any]) -> None:
             f", test loss {_number(job['test_loss'])}; model {job['model_id']}",
             highlight=False,
         )
+        if job.get("promotion"):
+            console.print(_promotion_line(job), highlight=False)
+        if job.get("warning"):
+            console.print(f"[yellow]Warning[/]: {escape(job['warning'])}", highlight=False)
     elif status == "failed":
         error = job["error"] or {"type": "Error", "message": "no reason recorded"}
         console.print(
@@ -170,6 +175,13 @@ def print_outcome(console: Console, job: dict[str, Any]) -> None:
         console.print(
             f"Job {job['id']} {status_text(status)} after {done} epoch(s).", highlight=False
         )
+
+
+def _promotion_line(job: dict[str, Any]) -> str:
+    promotion = job["promotion"]
+    version = f"Version {promotion['candidate']['version']} of {job['params']['model_name']}"
+    taken = "[green]took production[/]" if promotion["promoted"] else "did not take production"
+    return f"{escape(version)} {taken}: {escape(promotion['reason'])}"
 
 
 def _listing(title: str, columns: tuple[str, ...]) -> Table:

@@ -34,10 +34,15 @@ def test_train_wait_shows_each_epoch_and_the_outcome(trained):
     for line, metrics in zip(epochs, job["history"], strict=True):
         assert line.startswith(f"Epoch {metrics['epoch']}/2  loss {metrics['loss']:.4f}  ")
         assert f"val_acc {metrics['val_accuracy']:.4f}" in line
-    assert lines[-1] == (
+    promotion = job["promotion"]
+    taken = "took production" if promotion["promoted"] else "did not take production"
+    warning = [f"Warning: {job['warning']}"] if job["warning"] else []
+    assert lines[-2 - len(warning) :] == [
         f"Job {job['id']} succeeded: test accuracy {job['test_accuracy']:.4f}, "
-        f"test loss {job['test_loss']:.4f}; model {job['model_id']}"
-    )
+        f"test loss {job['test_loss']:.4f}; model {job['model_id']}",
+        f"Version 1 of {job['params']['model_name']} {taken}: {promotion['reason']}",
+        *warning,
+    ]
 
 
 def test_upload_prints_the_new_dataset(trained):

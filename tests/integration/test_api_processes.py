@@ -11,8 +11,10 @@ import httpx
 import pytest
 from uvicorn.config import STARTUP_FAILURE
 
+from core.settings import Settings
 from devkit.processes import child_pids, free_port
 from devkit.samples import REPO_ROOT, cifar_samples
+from devkit.saved_models import save_untrained_model
 from tests.app.test_job_events import read_events
 from tests.integration.running import (
     kill_if_running,
@@ -189,3 +191,46 @@ def test_a_setting_that_stops_every_process_starting_stops_the_service(tmp_path)
     )
     assert started.returncode == STARTUP_FAILURE, started.stderr.decode()[-2000:]
     assert b"failed to start" in started.stderr
+
+
+def serving_versions(client) -> dict[str, str]:
+    """Each serving process (by pid) and the version it answers requests naming no model with."""
+    serving = re.finditer(
+        r'^serving_model\{(?=[^}]*pid="(\d+)")(?=[^}]*version="(\d+)")[^}]*\} 1\.0$',
+        client.get("/metrics").text,
+        re.MULTILINE,
+    )
+    return {pid: version for pid, version in (found.groups() for found in serving)}
+
+
+def test_every_serving_process_follows_a_move_of_production(tmp_path):
+    settings = Settings(data_dir=tmp_path / "var", _env_file=None)
+    first = save_untrained_model(settings, ["cat", "ship"], name="pets")
+    second = save_untrained_model(settings, ["cat", "ship"], name="pets")
+    service = start_service(
+        tmp_path / "var",
+        tmp_path / "service.log",
+        API_PROCESSES="2",
+        START_WORKER="false",
+        INTERVALS__MODEL_POLL_SECONDS="1",
+    )
+    try:
+        parent = service.process.pid
+        servers = wait_for(lambda: len(serving_pids(parent)) == 2 and serving_pids(parent), "2")
+        with service.client() as client:
+            expected = {str(pid): "1" for pid in servers}
+            wait_for(lambda: serving_versions(client) == expected, "both serve version 1")
+            moved = client.put("/model-names/pets/aliases/production", json={"version": 2})
+            assert moved.status_code == 200, moved.text
+            # Within a poll interval each process loads the new version, then switches; the
+            # allowance beyond the interval is for loading it on a busy machine.
+            expected = {str(pid): "2" for pid in servers}
+            wait_for(lambda: serving_versions(client) == expected, "both serve version 2", 30)
+        image = cifar_samples()["test"]["ship"][0]
+        for _ in range(8):  # new connections, which either process may take
+            with service.client() as client:
+                response = client.post("/predict", files={"file": ("s.jpg", image, "image/jpeg")})
+                assert response.status_code == 200, response.text
+                assert response.json()["model_id"] == second.id != first.id
+    finally:
+        stop_service(service)
