@@ -1,0 +1,283 @@
+"""Memory benchmark: how much the API and the worker grow while a large dataset is prepared
+and trained on.
+
+    python -m benchmarks.memory --archive ../shared/datasets/cifar10-jpeg.tar.gz
+
+Writes an archive of CIFAR-10 images upscaled to `--size` pixels (by default 22,000 of them at
+256x256: 4.3 GB decoded), starts `python -m app` as a user does, and samples the anonymous
+memory (`RssAnon` in /proc/<pid>/status) of the API, the worker and the worker's children
+(dataset preparation) every 0.1 s: idle, while the archive is uploaded and prepared, while a
+`--model` job trains `--epochs` on it, and once the worker is idle again. With
+`--worker-memory-limit`, the worker (and what it starts) runs in a cgroup with that memory
+limit, smaller than the decoded dataset, to show that training does not need the dataset in
+memory (needs a writable cgroup memory controller: root, v1 or v2).
+
+Prints each process's peak above its idle level per phase, and the goals: the API under 500 MB
+and the worker under 1.5 GB above idle, and the idle worker after the job within 200 MB of
+where it started.
+"""
+
+import argparse
+import io
+import os
+import tarfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+from benchmarks.server import child_pid, running_server
+from devkit.processes import child_pids
+
+MB = 1024 * 1024
+GOALS_MB = {"api": 500, "worker": 1536}
+IDLE_RETURN_MB = 200
+CHILDREN = "worker's children"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archive", type=Path, required=True, help="the CIFAR-10 JPEG archive")
+    parser.add_argument("--work", type=Path, default=Path("var/benchmarks/memory"))
+    parser.add_argument("--size", type=int, default=256, help="side of the upscaled images")
+    parser.add_argument("--train-per-class", type=int, default=2000)
+    parser.add_argument("--test-per-class", type=int, default=200)
+    parser.add_argument("--model", default="quick_cnn")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--worker-memory-limit", help="e.g. 2G: the worker's cgroup limit")
+    args = parser.parse_args()
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    archive = upscaled_archive(args)
+    images = 10 * (args.train_per_class + args.test_per_class)
+    decoded = images * args.size * args.size * 3
+    print(
+        f"archive: {archive} ({archive.stat().st_size / MB:.0f} MB), {images} images of "
+        f"{args.size}x{args.size}: {decoded / MB:.0f} MB decoded"
+    )
+
+    data_dir = args.work / f"var-{time.strftime('%Y%m%d-%H%M%S')}"
+    env = {"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
+    with (
+        running_server(["python", "-m", "app"], env) as (url, app),
+        httpx.Client(base_url=url, timeout=600) as client,
+    ):
+        worker = wait_for_worker(app.pid)
+        sampler = Sampler({"api": app.pid, "worker": worker})
+        with sampler.running():
+            if args.worker_memory_limit:
+                limit_memory(worker, args.worker_memory_limit)
+            sampler.phase("idle")
+            time.sleep(5)
+            sampler.phase("upload and preparation")
+            dataset = prepare(client, archive)
+            sampler.phase("training")
+            job = train(client, dataset, args)
+            sampler.phase("idle after the job")
+            time.sleep(20)
+        report(sampler, job, decoded)
+
+
+def upscaled_archive(args: argparse.Namespace) -> Path:
+    """CIFAR-10's first images of each class, upscaled (bicubic) and saved as JPEGs; made once
+    per size and count, then reused."""
+    target = args.work / (f"cifar10-{args.size}px-{args.train_per_class}-{args.test_per_class}.tar")
+    if target.exists():
+        return target
+    wanted = {"train": args.train_per_class, "test": args.test_per_class}
+    taken: dict[tuple[str, str], int] = defaultdict(int)
+    sources: list[tuple[str, bytes]] = []
+    with tarfile.open(args.archive) as source:
+        for member in source:
+            parts = Path(member.name).parts
+            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
+                continue
+            key = (parts[-3], parts[-2])
+            if taken[key] < wanted[key[0]]:
+                taken[key] += 1
+                name = f"{parts[-3]}/{parts[-2]}/{parts[-1]}"
+                sources.append((name, source.extractfile(member).read()))  # type: ignore[union-attr]
+    partial = target.with_suffix(".partial")
+    # Plain tar: the JPEGs are compressed already, and gzip would only slow the upload down.
+    with tarfile.open(partial, "w") as out, ProcessPoolExecutor() as pool:
+        names = [name for name, _ in sources]
+        upscaled = pool.map(
+            _upscale, [data for _, data in sources], [args.size] * len(sources), chunksize=64
+        )
+        for name, data in zip(names, upscaled, strict=True):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    partial.replace(target)
+    return target
+
+
+def _upscale(data: bytes, size: int) -> bytes:
+    image = (
+        Image.open(io.BytesIO(data)).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+    )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def wait_for_worker(app_pid: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child_pids(app_pid, b"worker"):
+            return child_pid(app_pid, b"worker")
+        time.sleep(0.2)
+    raise SystemExit("the app started no worker")
+
+
+def prepare(client: httpx.Client, archive: Path) -> str:
+    started = time.monotonic()
+    with archive.open("rb") as file:
+        response = client.post("/datasets", files={"file": (archive.name, file)})
+    response.raise_for_status()
+    dataset = response.json()
+    print(f"POST /datasets answered {response.status_code} in {time.monotonic() - started:.1f} s")
+    while dataset.get("status", "ready") not in ("ready", "failed"):
+        time.sleep(1)
+        dataset = client.get(f"/datasets/{dataset['id']}").raise_for_status().json()
+    if dataset.get("status") == "failed":
+        raise SystemExit(f"preparation failed: {dataset}")
+    print(
+        f"dataset {dataset['id']} ready {time.monotonic() - started:.1f} s after the upload "
+        f"began: {dataset['train_count']} train, {dataset['test_count']} test images"
+    )
+    return str(dataset["id"])
+
+
+def train(client: httpx.Client, dataset: str, args: argparse.Namespace) -> dict:
+    body = {"dataset": dataset, "model": args.model, "epochs": args.epochs, "seed": 1}
+    job = client.post("/train", json=body).raise_for_status().json()
+    while job["status"] not in ("succeeded", "failed", "cancelled"):
+        time.sleep(1)
+        job = client.get(f"/jobs/{job['id']}").raise_for_status().json()
+    print(
+        f"job {job['id']} {job['status']}: test accuracy {job['test_accuracy']}, "
+        f"images/s {(job.get('runtime') or {}).get('images_per_second')}, "
+        f"error {job['error']}"
+    )
+    return job
+
+
+class Sampler:
+    """Samples RssAnon of named processes (and, for the worker, its descendants together) in a
+    thread, keeping each phase's peak."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._phase = ""
+        self.peaks: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.last: dict[str, int] = {}
+        self._stop = threading.Event()
+
+    def phase(self, name: str) -> None:
+        self._phase = name
+
+    @contextmanager
+    def running(self):
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            for name, pid in self._pids.items():
+                self._record(name, rss_anon(pid))
+            children = [rss_anon(pid) for pid in descendants(self._pids["worker"])]
+            self._record(CHILDREN, sum(children))
+
+    def _record(self, name: str, value: int) -> None:
+        peaks = self.peaks[self._phase]
+        peaks[name] = max(peaks[name], value)
+        self.last[name] = value
+
+
+def rss_anon(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += [int(child), *descendants(int(child))]
+    return found
+
+
+def limit_memory(pid: int, limit: str) -> None:
+    """Move `pid` into a new cgroup whose memory is limited to `limit` (its future children
+    join it)."""
+    name = f"kts-memory-benchmark-{os.getpid()}"
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+    if v2.exists() and "memory" in v2.read_text():
+        group = Path("/sys/fs/cgroup") / name
+        group.mkdir()
+        (group / "memory.max").write_text(str(_bytes(limit)))
+        (group / "memory.swap.max").write_text("0")
+    else:
+        group = Path("/sys/fs/cgroup/memory") / name
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(_bytes(limit)))
+    (group / "cgroup.procs").write_text(str(pid))
+    print(f"worker {pid} limited to {limit} in cgroup {group}")
+
+
+def _bytes(text: str) -> int:
+    units = {"K": 1024, "M": MB, "G": 1024 * MB}
+    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].isalpha() else int(text)
+
+
+def report(sampler: Sampler, job: dict, decoded: int) -> None:
+    idle = sampler.peaks["idle"]
+    print(
+        f"\nRssAnon peaks, MB above idle (idle: API {idle['api'] / MB:.0f}, worker "
+        f"{idle['worker'] / MB:.0f}); the dataset is {decoded / MB:.0f} MB decoded"
+    )
+    for phase in ("upload and preparation", "training"):
+        peaks = sampler.peaks[phase]
+        print(
+            f"  {phase:24} API {(peaks['api'] - idle['api']) / MB:7.0f}   worker "
+            f"{(peaks['worker'] - idle['worker']) / MB:7.0f}   worker's children (absolute) "
+            f"{peaks[CHILDREN] / MB:7.0f}"
+        )
+    after = sampler.last["worker"]
+    print(f"  idle worker after the job: {(after - idle['worker']) / MB:+.0f} MB from its start")
+    worst = {
+        name: max(
+            sampler.peaks[p][name] - idle[name] for p in ("upload and preparation", "training")
+        )
+        / MB
+        for name in GOALS_MB
+    }
+    for name, goal in GOALS_MB.items():
+        verdict = "met" if worst[name] < goal else "NOT met"
+        print(f"goal: {name} under {goal} MB above idle: {worst[name]:.0f} MB, {verdict}")
+    back = (after - idle["worker"]) / MB
+    print(
+        f"goal: idle worker within {IDLE_RETURN_MB} MB of its start: {back:+.0f} MB, "
+        f"{'met' if back < IDLE_RETURN_MB else 'NOT met'}"
+    )
+    print(f"job: {job['status']}")
+
+
+if __name__ == "__main__":
+    main()
