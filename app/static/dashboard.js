@@ -40,8 +40,9 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "–";
 }
 
-function showError(id, error) {
-  const box = $(id);
+/** Shows an error in a box (its id, or the element itself); no error hides the box. */
+function showError(target, error) {
+  const box = typeof target === "string" ? $(target) : target;
   box.textContent = !error
     ? ""
     : error instanceof ApiError
@@ -317,10 +318,28 @@ function metricsOf(job) {
     const text = `test accuracy ${percent(job.test_accuracy)}`;
     lines.push(el("div", { class: "test-accuracy" }, text));
   }
+  if (job.promotion) lines.push(promotionOf(job.promotion));
+  if (job.warning) lines.push(warningOf(job.warning));
   if (job.error) {
     lines.push(el("div", { class: "error-text" }, `${job.error.type}: ${job.error.message}`));
   }
   return lines;
+}
+
+/** Whether the job's model took its name's production alias, and why. */
+function promotionOf(promotion) {
+  const version = `v${promotion.candidate.version}`;
+  const outcome = promotion.promoted ? "promoted to production" : "not promoted";
+  return el(
+    "div",
+    { class: `promotion ${promotion.promoted ? "promoted" : "not-promoted"}` },
+    el("strong", {}, `${version} ${outcome}`),
+    el("span", { class: "hint promotion-reason" }, ` ${promotion.reason}`),
+  );
+}
+
+function warningOf(text) {
+  return el("div", { class: "warning" }, "⚠ ", text);
 }
 
 /** Follows a job's event stream until its `end` event. */
@@ -360,7 +379,7 @@ function onJobEvent(jobId, type, payload) {
     renderJob({ ...job, history: [...history, payload] });
   } else if (type === "end") {
     renderJob(payload);
-    if (payload.status === "succeeded") loadModels();
+    if (payload.status === "succeeded") loadModelsAndNames();
     return true;
   }
   return false;
@@ -484,6 +503,16 @@ async function loadModels() {
   }
 }
 
+/** `name vN (aliases)`: a version as the model cards and the choice of model show it. */
+function versionLabel(model) {
+  const aliases = model.aliases.length ? ` (${model.aliases.join(", ")})` : "";
+  return `${model.name} v${model.version}${aliases}`;
+}
+
+function accuracyClass(model) {
+  return model.warning ? "accuracy at-chance" : "accuracy";
+}
+
 function datasetOf(id) {
   const name = datasetNames.get(id);
   return name && name !== id ? `${name} (${id})` : id;
@@ -494,6 +523,7 @@ function modelCard(model) {
   const classes = model.class_names;
   const shown = classes.slice(0, 10).join(", ") + (classes.length > 10 ? ", …" : "");
   const facts = [
+    ["Version", versionLabel(model)],
     ["Dataset", datasetOf(model.dataset_id)],
     ["Classes", `${classes.length}: ${shown}`],
     ["Created", when(model.created_at)],
@@ -508,9 +538,10 @@ function modelCard(model) {
       {},
       model.architecture,
       " ",
-      el("span", { class: "accuracy" }, percent(metrics.test_accuracy)),
+      el("span", { class: accuracyClass(model) }, percent(metrics.test_accuracy)),
       el("span", { class: "hint" }, " test accuracy"),
     ),
+    model.warning ? warningOf(model.warning) : null,
     el("dl", {}, ...facts.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])),
     el(
       "div",
@@ -577,6 +608,199 @@ function figure(path, caption) {
   return el("figure", {}, link, missing, el("figcaption", {}, caption));
 }
 
+// ---- Named models: versions, aliases, promotion and rollback --------------------------------
+
+const PRODUCTION = "production";
+const openHistories = new Set(); // names whose alias history is open, kept open on a refresh
+
+/** Both views of the models: after a job, or a move of an alias, both change. */
+function loadModelsAndNames() {
+  return Promise.all([loadModels(), loadModelNames()]);
+}
+
+async function loadModelNames() {
+  try {
+    const page = await apiJson("/model-names?limit=50");
+    const names = await Promise.all(
+      page.data.map((summary) => apiJson(`/model-names/${enc(summary.name)}`)),
+    );
+    $("model-names").replaceChildren(...names.map(nameCard));
+    $("model-names-empty").hidden = names.length > 0;
+    showError("model-names-error", null);
+  } catch (error) {
+    showError("model-names-error", error);
+  }
+}
+
+/** A name: its versions newest first, with their aliases, warnings and a Promote button; a
+ * Roll back button; and the history of its aliases' moves. */
+function nameCard(named) {
+  const errorBox = el("p", { class: "error", role: "alert", hidden: true });
+  const count = `${named.versions} version${named.versions === 1 ? "" : "s"}`;
+  const title = "Its production version answers predictions that name no model.";
+  const rollback = el(
+    "button",
+    {
+      type: "button",
+      class: "secondary rollback",
+      title: `Move ${PRODUCTION} back to where it pointed before its last move`,
+      onclick: () => rollBack(named.name, rollback, errorBox),
+    },
+    "Roll back",
+  );
+  return el(
+    "article",
+    { class: "model-name", "data-name": named.name },
+    el(
+      "h3",
+      {},
+      el("span", { class: "name" }, named.name),
+      named.default ? el("span", { class: "badge default", title }, "default") : null,
+      el("span", { class: "hint" }, ` ${count}`),
+    ),
+    el(
+      "div",
+      { class: "scroll" },
+      el(
+        "table",
+        { class: "versions" },
+        headRow("Version", "Test accuracy", "Created", "Aliases", ""),
+        el("tbody", {}, ...named.data.map((model) => versionRow(named.name, model, errorBox))),
+      ),
+    ),
+    el("div", { class: "name-actions" }, rollback),
+    errorBox,
+    aliasHistory(named.name, errorBox),
+  );
+}
+
+function headRow(...headings) {
+  return el("thead", {}, el("tr", {}, ...headings.map((heading) => el("th", {}, heading))));
+}
+
+function versionRow(name, model, errorBox) {
+  const promote = el(
+    "button",
+    {
+      type: "button",
+      class: "secondary promote",
+      title: `Move ${PRODUCTION} to this version`,
+      onclick: () => promoteVersion(name, model.version, promote, errorBox),
+    },
+    "Promote",
+  );
+  return el(
+    "tr",
+    { class: "version", "data-version": model.version },
+    el(
+      "td",
+      {},
+      el("strong", {}, `v${model.version}`),
+      el("div", { class: "hint mono", title: model.id }, model.id.slice(0, 8)),
+    ),
+    el(
+      "td",
+      {},
+      el("span", { class: accuracyClass(model) }, percent(model.metrics.test_accuracy)),
+      model.warning ? warningOf(model.warning) : null,
+    ),
+    el("td", { class: "created" }, when(model.created_at)),
+    el("td", { class: "aliases" }, ...model.aliases.map(aliasBadge)),
+    el("td", {}, model.aliases.includes(PRODUCTION) ? null : promote),
+  );
+}
+
+function aliasBadge(alias) {
+  const kind = alias === PRODUCTION ? "badge alias production" : "badge alias";
+  return el("span", { class: kind }, alias);
+}
+
+async function promoteVersion(name, version, button, errorBox) {
+  const reason = prompt(
+    `Move ${PRODUCTION} of ${name} to version ${version}? Why (kept in its alias history):`,
+    "promoted from the dashboard",
+  );
+  if (reason === null) return; // cancelled
+  const path = `/model-names/${enc(name)}/aliases/${PRODUCTION}`;
+  const json = { version, reason: reason.trim() || undefined }; // none: the API's own reason
+  await moveAlias(() => apiJson(path, { method: "PUT", json }), button, errorBox);
+}
+
+async function rollBack(name, button, errorBox) {
+  const question = `Move ${PRODUCTION} of ${name} back to where it pointed before its last move?`;
+  if (!confirm(question)) return;
+  const path = `/model-names/${enc(name)}/rollback`;
+  const json = { alias: PRODUCTION };
+  await moveAlias(() => apiJson(path, { method: "POST", json }), button, errorBox);
+}
+
+/** Makes a move, then shows where every alias is now; a refusal is shown under the name. */
+async function moveAlias(request, button, errorBox) {
+  button.disabled = true;
+  try {
+    await request();
+    await loadModelsAndNames(); // the cards, and the models to predict with, show the move
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** The moves of a name's aliases, newest first, fetched when opened. */
+function aliasHistory(name, errorBox) {
+  const moves = el("tbody");
+  const details = el(
+    "details",
+    { class: "alias-history" },
+    el("summary", {}, "Alias history"),
+    el("table", { class: "alias-moves" }, headRow("When", "Alias", "Move", "Reason"), moves),
+  );
+  details.addEventListener("toggle", () => {
+    if (details.open) {
+      openHistories.add(name);
+      loadAliasMoves(name, moves, errorBox);
+    } else {
+      openHistories.delete(name);
+    }
+  });
+  details.open = openHistories.has(name); // after the listener: opening it loads the moves
+  return details;
+}
+
+async function loadAliasMoves(name, moves, errorBox) {
+  try {
+    const page = await apiJson(`/model-names/${enc(name)}/alias-moves?limit=50`);
+    const rows = page.data.map(aliasMoveRow);
+    const note = (text) => el("tr", {}, el("td", { class: "hint", colSpan: 4 }, text));
+    if (!rows.length) rows.push(note("No moves yet."));
+    if (page.count > page.data.length) {
+      rows.push(note(`… and ${page.count - page.data.length} older moves`));
+    }
+    moves.replaceChildren(...rows);
+  } catch (error) {
+    showError(errorBox, error);
+  }
+}
+
+function aliasMoveRow(move) {
+  const version = (number) => (number === null ? "none" : `v${number}`);
+  const byJob = move.job_id && `job ${move.job_id.slice(0, 8)}`; // moved by a job's promotion
+  return el(
+    "tr",
+    { class: "alias-move" },
+    el("td", { class: "hint" }, when(move.moved_at)),
+    el("td", {}, aliasBadge(move.alias)),
+    el("td", { class: "move" }, version(move.old_version), " → ", version(move.new_version)),
+    el(
+      "td",
+      {},
+      el("span", { class: "reason" }, move.reason),
+      byJob ? el("div", { class: "hint mono" }, byJob) : null,
+    ),
+  );
+}
+
 // ---- Predictions ----------------------------------------------------------------------------
 
 let thumbnailUrls = [];
@@ -589,8 +813,7 @@ function fillPredictModels(models) {
     ...models.map((model) => {
       const accuracy = percent(model.metrics.test_accuracy);
       const dataset = datasetNames.get(model.dataset_id) || model.dataset_id;
-      const aliases = model.aliases.length ? ` (${model.aliases.join(", ")})` : "";
-      const version = `${model.name} v${model.version}${aliases}`;
+      const version = versionLabel(model);
       const text = `${version} · ${model.architecture} · ${dataset} · ${accuracy} · ${model.id.slice(0, 8)}`;
       return el("option", { value: model.id }, text);
     }),
@@ -673,7 +896,7 @@ function setUpDropZone() {
 
 async function loadAll() {
   await loadTrainingChoices(); // first: the jobs and models show the datasets' names
-  await Promise.all([loadJobs(), loadModels()]);
+  await Promise.all([loadJobs(), loadModelsAndNames()]);
 }
 
 setUpKeyPanel();

@@ -8,6 +8,10 @@ from models import ARCHITECTURES
 
 # An address off this server: a scheme, or a protocol-relative `//host` in markup or CSS.
 EXTERNAL = re.compile(r"https?://|(?:src|href|action)\s*=\s*[\"']?//|url\(\s*[\"']?//|@import")
+# A path the script asks the API for: a string or template literal starting with `/`, whose
+# `${...}` parts stand for path parameters (or a query).
+API_PATH = re.compile(r"[\"`](/[^\"`\s]*)[\"`]")
+TEMPLATE_PART = re.compile(r"\$\{[^}]*\}")
 
 
 class _References(HTMLParser):
@@ -53,3 +57,19 @@ def test_architectures_are_listed_with_their_recipe_defaults(client):
     assert quick["epochs"] == ARCHITECTURES["quick_cnn"].recipe.epochs
     assert quick["batch_size"] == ARCHITECTURES["quick_cnn"].recipe.batch_size
     assert quick["description"] == ARCHITECTURES["quick_cnn"].description
+
+
+def test_the_script_calls_only_paths_the_api_serves(client):
+    script = (STATIC_DIR / "dashboard.js").read_text()
+    called = {TEMPLATE_PART.sub("x", path).partition("?")[0] for path in API_PATH.findall(script)}
+    routes = [_route_pattern(route) for route in client.get("/openapi.json").json()["paths"]]
+
+    assert {"/model-names/x/aliases/x", "/model-names/x/rollback"} <= called
+    for path in called:
+        assert any(route.fullmatch(path) for route in routes), path
+
+
+def _route_pattern(route: str) -> re.Pattern[str]:
+    """A route of the API's schema as a pattern: each `{parameter}` matches one segment."""
+    segments = route.split("/")
+    return re.compile("/".join("[^/]+" if s.startswith("{") else re.escape(s) for s in segments))

@@ -1,6 +1,7 @@
 """The dashboard in a real browser (Debian's chromium, driven by Playwright) against the real
 service and its worker: a job started from the form and followed live over its event stream,
-images dropped for predictions, and API keys."""
+images dropped for predictions, API keys, and a named model's versions promoted and rolled
+back."""
 
 import os
 import re
@@ -9,10 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Response, expect
+from playwright.sync_api import Browser, Dialog, Locator, Page, Response, expect
 
+from core.db import create_session_factory
+from core.promotion import chance_warning
+from core.settings import Settings
+from core.tables import TrainedModel
 from devkit.browser import chromium_path, launch_chromium
 from devkit.samples import cifar_samples
+from devkit.saved_models import save_untrained_model
 from tests.conftest import CLASSES
 from tests.integration.running import RunningService, start_service, stop_service
 
@@ -52,6 +58,24 @@ def keyed_service(tmp_path: Path) -> Iterator[RunningService]:
         API_KEYS=f"{ADMIN_KEY}:admin",
         START_WORKER="false",
     )
+    try:
+        yield running
+    finally:
+        stop_service(running)
+
+
+@pytest.fixture
+def named_service(tmp_path: Path) -> Iterator[RunningService]:
+    """Two versions of the name `flowers`, the first (at chance) its production version; no
+    worker."""
+    settings = Settings(data_dir=tmp_path / "var", _env_file=None)
+    # Three classes: chance is 33.3%, and 34% is within the warning's margin of it.
+    at_chance = save_untrained_model(settings, CLASSES, {"test_accuracy": 0.34}, "flowers")
+    save_untrained_model(settings, CLASSES, {"test_accuracy": 0.9}, "flowers")
+    # Recorded as the worker records it, which saving an untrained model leaves out.
+    with create_session_factory(settings).begin() as session:
+        session.get_one(TrainedModel, at_chance.id).warning = chance_warning(0.34, len(CLASSES))
+    running = start_service(tmp_path / "var", tmp_path / "service.log", START_WORKER="false")
     try:
         yield running
     finally:
@@ -128,6 +152,13 @@ def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_arch
     assert [r.status for r in event_streams] == [200]
     expect(row.locator(".test-accuracy")).to_contain_text("test accuracy")
     expect(row.locator(".cancel")).to_have_count(0)
+    # Whether its model took production, and why, as the job records it.
+    with service.client() as client:
+        job = client.get("/jobs").json()["data"][0]
+    promoted = "promoted to production" if job["promotion"]["promoted"] else "not promoted"
+    expect(row.locator(".promotion")).to_contain_text(promoted)
+    expect(row.locator(".promotion")).to_contain_text(job["promotion"]["reason"])
+    expect(row.locator(".warning")).to_have_count(1 if job["warning"] else 0)
 
     # The worker's log of the job, from its first record to its last.
     row.locator(".show-log").click()
@@ -238,3 +269,71 @@ def test_api_keys_errors_and_cancelling_in_the_page(keyed_service, make_archive,
     with keyed_service.client() as client:
         jobs = client.get("/jobs", headers=admin).json()["data"]
     assert [job["status"] for job in jobs] == ["cancelled"]
+
+
+def production_version(service: RunningService, name: str) -> int | None:
+    with service.client() as client:
+        return client.get(f"/model-names/{name}").json()["aliases"].get("production")
+
+
+def test_promote_and_roll_back_a_named_model_in_the_page(named_service, page):
+    dialogs: list[str] = []
+
+    def answer_next_dialog(text: str | None = None) -> None:
+        """Accepts the next confirm() or prompt(), typing `text` into a prompt."""
+
+        def accept(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.accept(*([text] if text is not None else []))
+
+        page.once("dialog", accept)
+
+    page.goto(named_service.url)
+    card = page.locator("#model-names .model-name[data-name='flowers']")
+    first = card.locator("tr.version[data-version='1']")
+    second = card.locator("tr.version[data-version='2']")
+
+    # The name, the default one, its versions newest first, their aliases and the warning.
+    expect(card.locator("h3")).to_contain_text("flowers")
+    expect(card.locator("h3 .badge.default")).to_be_visible()
+    expect(card.locator("tr.version")).to_have_count(2)
+    expect(card.locator("tr.version").first).to_have_attribute("data-version", "2")
+    expect(first.locator(".badge.alias")).to_have_text(["production"])
+    expect(first.locator(".warning")).to_contain_text("chance")
+    expect(first.locator(".promote")).to_have_count(0)
+    expect(second.locator(".badge.alias")).to_have_count(0)
+    expect(second.locator(".warning")).to_have_count(0)
+    expect(second).to_contain_text("90.0%")
+    card.locator(".alias-history summary").click()
+    moves = card.locator("tr.alias-move")
+    expect(moves).to_have_count(1)
+    expect(moves.first.locator(".move")).to_have_text("none → v1")
+
+    # Production never moved from one version to another: the API's refusal, as it came.
+    answer_next_dialog()
+    card.locator(".rollback").click()
+    expect(card.locator(".error")).to_contain_text("Error 409")
+    expect(card.locator(".error")).to_contain_text("pointed nowhere before its last move")
+
+    # Promoted, with a reason: production moves, and the history (still open) shows it.
+    answer_next_dialog("<b>better</b> on the holdout")
+    second.locator(".promote").click()
+    expect(second.locator(".badge.alias")).to_have_text(["production"])
+    expect(first.locator(".promote")).to_be_visible()
+    assert production_version(named_service, "flowers") == 2
+    expect(moves).to_have_count(2)
+    expect(moves.first.locator(".move")).to_have_text("v1 → v2")
+    expect(moves.first.locator(".reason")).to_have_text("<b>better</b> on the holdout")
+    assert card.locator(".alias-moves b").count() == 0
+    expect(card.locator(".error")).to_be_hidden()
+
+    # Rolled back: production is where it was.
+    answer_next_dialog()
+    card.locator(".rollback").click()
+    expect(first.locator(".badge.alias")).to_have_text(["production"])
+    assert production_version(named_service, "flowers") == 1
+    expect(moves).to_have_count(3)
+    expect(moves.first.locator(".move")).to_have_text("v2 → v1")
+    expect(moves.first.locator(".reason")).to_have_text("rollback")
+    assert dialogs[1].startswith("Move production of flowers to version 2?"), dialogs
+    assert len(dialogs) == 3
