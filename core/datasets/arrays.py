@@ -63,10 +63,14 @@ class DatasetArrays:
         return cls(x_train, y_train, x_test, y_test, [str(name) for name in class_names])
 
     def flush(self) -> None:
-        """Write the rows filled so far to disk (memory maps only)."""
-        for array in (self.x_train, self.x_test):
-            if isinstance(array, np.memmap):
+        """Write the images filled so far to disk (memory maps only), and map the files afresh:
+        the pages written stop counting in this process's memory, which stays at about what one
+        chunk of images takes, however large the arrays."""
+        for name in ("x_train", "x_test"):
+            array = getattr(self, name)
+            if isinstance(array, np.memmap) and array.filename is not None:
                 array.flush()
+                setattr(self, name, np.load(array.filename, mmap_mode="r+"))
 
     def save_npz(self, path: Path) -> None:
         # Written beside the target and renamed, so a crash never leaves half a file.

@@ -28,6 +28,7 @@ from core.datasets.loading import dataset_dir, source_archive_path
 from core.datasets.status import DatasetStatus
 from core.datasets.store import DatasetStore
 from core.db import close_connections, create_session_factory
+from core.server_paths import without_server_paths
 from core.settings import Settings
 from core.tables import Dataset
 
@@ -84,9 +85,11 @@ def prepare_next_dataset(
         _record_ready(child.outcome["ready"], dataset, partial, store, worker_id)
     elif "failed" in child.outcome:
         failed = child.outcome["failed"]
-        outcome = {"error_message": failed["error"], "problems": failed["problems"]}
+        # Users see it: a reader's error may name the archive's path on this server.
+        error = without_server_paths(failed["error"], settings.data_dir)
+        outcome = {"error_message": error, "problems": failed["problems"]}
         store.finish_dataset(dataset.id, DatasetStatus.FAILED, worker_id, **outcome)
-        log.info("dataset failed", extra={**_about(dataset), "error": failed["error"]})
+        log.info("dataset failed", extra={**_about(dataset), "error": error})
     else:
         _record_crash(child.process.returncode, dataset, settings, store, worker_id)
     shutil.rmtree(partial, ignore_errors=True)

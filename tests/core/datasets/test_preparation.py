@@ -1,6 +1,7 @@
 """Preparing uploads as a worker does: claimed, decoded in a real child process into memory-mapped
 arrays, and recorded; crashes, dead preparers and stop requests along the way."""
 
+import json
 import os
 import signal
 import subprocess
@@ -144,6 +145,21 @@ def test_an_unusable_upload_fails_listing_every_problem_and_keeps_its_archive(
     assert sorted(path.name for path in folder.iterdir()) == ["source.tar.gz"]
 
 
+def test_an_archive_that_cannot_be_read_fails_naming_no_server_path(
+    settings, store, upload, make_archive
+):
+    dataset = upload(make_archive(["cat", "ship"], train_per_class=5, test_per_class=1))
+    (dataset_dir(settings, dataset.id) / "source.tar.gz").unlink()
+
+    failed = prepare_next_dataset(settings, store, "w")
+
+    assert failed is not None and failed.status == DatasetStatus.FAILED
+    error = failed.error_message or ""
+    assert error.startswith("The archive is truncated or corrupt: [Errno 2]")
+    assert f"DATA_DIR/datasets/{dataset.id}/source.tar.gz" in error
+    assert str(settings.data_dir.resolve()) not in error
+
+
 def test_progress_is_reported_chunk_by_chunk_with_the_rows_written_so_far(
     settings, slow_archive, monkeypatch, tmp_path
 ):
@@ -170,6 +186,47 @@ def test_progress_is_reported_chunk_by_chunk_with_the_rows_written_so_far(
     # A held-out fifth of the images is written to the test split, the rest to train.
     assert flushed_rows == sorted(flushed_rows) and flushed_rows[-1] == 2400
     assert flushed_rows[0] >= 300
+
+
+# Decodes an archive into memory-mapped arrays, chunks ending every 256 images: its peak resident
+# memory above what it held before, as JSON.
+PEAK_MEMORY_WHILE_DECODING = """
+import json, sys
+from pathlib import Path
+from core.datasets import image_folder
+from core.datasets.archives import ArchiveLimits
+
+def resident_kib(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+image_folder.CHUNK_SECONDS = 0
+before = resident_kib("VmRSS")
+imported = image_folder.write_image_folder_arrays(
+    Path(sys.argv[1]), Path(sys.argv[2]), ArchiveLimits(10_000, 10**9, 10**7), 10**7, 512,
+    (192, 192), lambda done, total: None,
+)
+arrays = imported.arrays
+print(json.dumps({
+    "peak_kib": resident_kib("VmHWM") - before,
+    "arrays_kib": (arrays.x_train.nbytes + arrays.x_test.nbytes) // 1024,
+}))
+"""
+
+
+def test_decoding_holds_about_a_chunk_of_images_whatever_the_dataset_size(slow_archive, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY_WHILE_DECODING, str(slow_archive), tmp_path / "a"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured = json.loads(result.stdout)
+
+    # 3,000 images of 108 KiB: 316 MiB of arrays; a chunk of 256 of them, 27 MiB.
+    assert measured["arrays_kib"] > 300 * 1024
+    assert measured["peak_kib"] < 100 * 1024, measured
 
 
 def test_the_child_imports_neither_tensorflow_nor_keras():
