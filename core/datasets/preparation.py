@@ -76,13 +76,27 @@ def prepare_next_dataset(
         ended = _follow(child, dataset, settings, store, worker_id, should_stop)
     finally:
         os.close(child.lifeline)
+    _record(ended, child, dataset, settings, store, worker_id)
+    shutil.rmtree(partial, ignore_errors=True)
+    return store.get_dataset(dataset.id)
+
+
+def _record(
+    ended: _Ended | None,
+    child: "_Child",
+    dataset: Dataset,
+    settings: Settings,
+    store: DatasetStore,
+    worker_id: str,
+) -> None:
+    """Record how the attempt ended, in the one way that fits."""
     if ended is _Ended.STOPPED:
         store.release_dataset(dataset.id, worker_id, attempt_used=False)
         log.info("dataset handed back: the worker is stopping", extra=_about(dataset))
     elif ended is _Ended.LOST:
         log.warning("dataset taken over by another worker; this one stops", extra=_about(dataset))
     elif "ready" in child.outcome:
-        _record_ready(child.outcome["ready"], dataset, partial, store, worker_id)
+        _record_ready(child.outcome["ready"], dataset, child.folder, store, worker_id)
     elif "failed" in child.outcome:
         failed = child.outcome["failed"]
         # Users see it: a reader's error may name the archive's path on this server.
@@ -92,8 +106,6 @@ def prepare_next_dataset(
         log.info("dataset failed", extra={**_about(dataset), "error": error})
     else:
         _record_crash(child.process.returncode, dataset, settings, store, worker_id)
-    shutil.rmtree(partial, ignore_errors=True)
-    return store.get_dataset(dataset.id)
 
 
 def _record_ready(
@@ -117,9 +129,10 @@ def _about(dataset: Dataset) -> dict[str, Any]:
 class _Child:
     """A child process preparing a dataset, and what it said."""
 
-    def __init__(self, process: subprocess.Popen[str], lifeline: int) -> None:
+    def __init__(self, process: subprocess.Popen[str], lifeline: int, folder: Path) -> None:
         self.process = process
         self.lifeline = lifeline  # the write end, held until the child has ended
+        self.folder = folder  # where it writes the arrays
         self.progress: dict[str, Any] = {}
         self.outcome: dict[str, Any] = {}
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -164,7 +177,7 @@ def _start_child(dataset: Dataset, settings: Settings, folder: Path) -> _Child:
         raise
     finally:
         os.close(read_end)  # the child's own now
-    return _Child(process, write_end)
+    return _Child(process, write_end, folder)
 
 
 def child_command(request: dict[str, Any]) -> list[str]:
