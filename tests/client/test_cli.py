@@ -77,7 +77,7 @@ def test_upload_no_wait_returns_while_the_dataset_is_prepared(shared_service, ma
     with shared_service.client() as client:
         assert wait_until_prepared(client, dataset_id)["status"] == "ready"
     listed = kts("datasets").stdout
-    assert re.search(rf"^{dataset_id} .* ready ", listed, re.MULTILINE), listed
+    assert re.search(rf"{dataset_id} .* ready ", listed), listed
 
 
 def test_predict_prints_each_images_top_classes(trained, archive, tmp_path):
