@@ -30,7 +30,7 @@ def add_ready_dataset(
     image_size: tuple[int, int] | None = None,
 ) -> Dataset:
     """Register a copy of `archive` as POST /datasets does, then prepare it as a worker does;
-    the dataset's record, ready or failed."""
+    the dataset's record, ready (else AssertionError, with why it failed)."""
     staging = settings.data_dir / "uploads"
     staging.mkdir(parents=True, exist_ok=True)
     with (
@@ -44,9 +44,11 @@ def add_ready_dataset(
         dataset = register_dataset_archive(
             Path(copy.name), archive.name, name, image_size, settings, store
         )
-        return prepare_uploaded_dataset(settings, dataset.id, store)
+        prepared = prepare_uploaded_dataset(settings, dataset.id, store)
     finally:
         close_connections(sessions)
+    assert prepared.status == DatasetStatus.READY, (prepared.error_message, prepared.problems)
+    return prepared
 
 
 def prepare_uploaded_dataset(
@@ -68,8 +70,17 @@ def prepare_uploaded_dataset(
 def upload_ready_dataset(
     client: HttpClient, settings: Settings, archive: Path, **fields: str
 ) -> dict[str, Any]:
-    """POST `archive` to an app that runs no worker, prepare it here, and return the dataset
-    as GET /datasets/{id} answers then."""
+    """`upload_prepared_dataset` for a test that needs the dataset ready."""
+    dataset = upload_prepared_dataset(client, settings, archive, **fields)
+    assert dataset["status"] == DatasetStatus.READY, dataset
+    return dataset
+
+
+def upload_prepared_dataset(
+    client: HttpClient, settings: Settings, archive: Path, **fields: str
+) -> dict[str, Any]:
+    """POST `archive` to an app that runs no worker, prepare it here, and return the dataset,
+    ready or failed, as GET /datasets/{id} answers then."""
     dataset_id = upload_dataset(client, archive, **fields)["id"]
     prepare_uploaded_dataset(settings, dataset_id)
     answer: dict[str, Any] = client.get(f"/datasets/{dataset_id}").json()

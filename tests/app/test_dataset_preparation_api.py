@@ -8,7 +8,12 @@ import time
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from devkit.datasets import prepare_uploaded_dataset, upload_dataset, upload_ready_dataset
+from devkit.datasets import (
+    prepare_uploaded_dataset,
+    upload_dataset,
+    upload_prepared_dataset,
+    upload_ready_dataset,
+)
 
 CLASSES = ["airplane", "cat", "ship"]
 
@@ -82,7 +87,7 @@ def test_training_waits_for_a_dataset_still_being_prepared(client, make_archive)
 
 def test_training_on_a_dataset_that_failed_is_refused_saying_why(client, settings, make_archive):
     archive = make_archive(["cat"], train_per_class=3, test_per_class=0)
-    failed = upload_ready_dataset(client, settings, archive)
+    failed = upload_prepared_dataset(client, settings, archive)
 
     response = client.post("/train", json={"dataset": failed["id"]})
 

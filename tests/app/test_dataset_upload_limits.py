@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from devkit.datasets import upload_ready_dataset
+from devkit.datasets import upload_prepared_dataset, upload_ready_dataset
 from devkit.hostile_archives import tar_with_zeros, zip_with_zeros
 from devkit.samples import cifar_samples
 
@@ -107,7 +107,7 @@ def test_member_over_the_file_limit_is_refused_by_name_and_limit(
         before={"train/cat/0.jpg": _jpeg()},
     )
 
-    dataset = _failed(upload_ready_dataset(limited_client, limited, archive), limited)
+    dataset = _failed(upload_prepared_dataset(limited_client, limited, archive), limited)
 
     detail = dataset["error"]
     assert "train/ship/huge.jpg" in detail
@@ -123,7 +123,7 @@ def test_zip_member_compressed_with_bzip2_is_refused(client, settings, tmp_path)
         before={"train/cat/0.jpg": _jpeg()},
     )
 
-    dataset = _failed(upload_ready_dataset(client, settings, archive), settings)
+    dataset = _failed(upload_prepared_dataset(client, settings, archive), settings)
 
     assert any("train/ship/0.jpg: compressed with bzip2" in e for e in dataset["problems"])
 
@@ -141,7 +141,7 @@ def test_class_names_that_could_be_misread_are_refused_each_with_its_reason(
     extra = {f"train/{name}/0.jpg": _jpeg() for name in bad}
     archive = make_archive(["cat", "ship"], train_per_class=2, test_per_class=0, extra=extra)
 
-    dataset = _failed(upload_ready_dataset(client, settings, archive), settings)
+    dataset = _failed(upload_prepared_dataset(client, settings, archive), settings)
 
     errors = dataset["problems"]
     for name, reason in bad.items():
