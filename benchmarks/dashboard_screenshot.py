@@ -18,6 +18,7 @@ import httpx
 
 from benchmarks.server import running_server
 from benchmarks.subsets import first_image, first_images_archive
+from devkit.datasets import upload_dataset, wait_until_prepared
 
 
 def main() -> None:
@@ -51,10 +52,11 @@ def main() -> None:
 
 
 def _upload(client: httpx.Client, archive: Path) -> str:
-    files = {"file": (archive.name, archive.read_bytes(), "application/gzip")}
-    response = client.post("/datasets", files=files, data={"name": "CIFAR-10 subset"})
-    response.raise_for_status()
-    return response.json()["id"]
+    uploaded = upload_dataset(client, archive, name="CIFAR-10 subset")
+    dataset = wait_until_prepared(client, uploaded["id"], timeout=3600)
+    if dataset["status"] != "ready":
+        raise SystemExit(f"The dataset failed: {dataset['error']} {dataset['problems']}")
+    return uploaded["id"]
 
 
 def _train(client: httpx.Client, dataset: str, model: str, epochs: int, name: str) -> str:

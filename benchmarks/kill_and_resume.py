@@ -20,6 +20,7 @@ import httpx
 
 from benchmarks.server import child_pid, running_server
 from benchmarks.subsets import first_images_archive
+from devkit.datasets import upload_dataset, wait_until_prepared
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -124,9 +125,9 @@ def _post(client: httpx.Client, path: str, body: dict | None) -> dict:
 
 
 def _upload(client: httpx.Client, archive: Path) -> str:
-    with archive.open("rb") as file:
-        response = client.post("/datasets", files={"file": (archive.name, file)})
-    dataset = response.raise_for_status().json()
+    dataset = wait_until_prepared(client, upload_dataset(client, archive)["id"], timeout=3600)
+    if dataset["status"] != "ready":
+        raise SystemExit(f"The dataset failed: {dataset['error']} {dataset['problems']}")
     print(f"dataset: {dataset['train_count']} train / {dataset['test_count']} test images")
     return dataset["id"]
 

@@ -28,13 +28,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from core import plots
-    from core.datasets.registration import register_dataset_archive
-    from core.datasets.store import DatasetStore
     from core.db import create_session_factory
     from core.job_store import JobStore
     from core.model_store import ModelStore
     from core.schemas import TrainRequest
     from core.settings import Settings
+    from devkit.datasets import add_ready_dataset
     from worker.loop import run_worker
 
     with tempfile.TemporaryDirectory() as folder:
@@ -43,9 +42,7 @@ def main() -> None:
         subset = first_images_archive(
             args.data, Path(folder) / "subset.tar.gz", args.train_per_class, args.test_per_class
         )
-        dataset = register_dataset_archive(
-            subset, subset.name, "CIFAR-10 subset", None, settings, DatasetStore(sessions)
-        )
+        dataset = add_ready_dataset(settings, subset, "CIFAR-10 subset")
         request = TrainRequest(
             dataset=dataset.id, model=args.model, epochs=args.epochs, seed=args.seed
         )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from devkit.datasets import upload_dataset, wait_until_prepared
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -56,12 +58,15 @@ def main() -> None:
 
 def _upload(client: httpx.Client, archive: Path) -> str:
     started = time.monotonic()
-    with archive.open("rb") as file:
-        response = client.post("/datasets", files={"file": (archive.name, file)})
-    dataset = response.raise_for_status().json()
+    uploaded = upload_dataset(client, archive)
+    answered = time.monotonic() - started
+    dataset = wait_until_prepared(client, uploaded["id"], timeout=3600)
+    if dataset["status"] != "ready":
+        raise SystemExit(f"The dataset failed: {dataset['error']} {dataset['problems']}")
     print(
         f"uploaded {archive.name}: {dataset['train_count']} train / {dataset['test_count']} test "
-        f"images in {time.monotonic() - started:.1f} s (id {dataset['id']})"
+        f"images, answered in {answered:.1f} s and prepared in "
+        f"{time.monotonic() - started:.1f} s (id {dataset['id']})"
     )
     return dataset["id"]
 

@@ -11,7 +11,8 @@ import httpx
 from httpx_sse import EventSource, connect_sse
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-# Registering an archive decodes every image before the server answers.
+# A large archive takes a while to send; the server answers once it has it (and decodes the
+# images later), yet a slow disk may make it wait for the last bytes to be written.
 UPLOAD_TIMEOUT = httpx.Timeout(30, read=600)
 # A model's first export builds a SavedModel before the server answers.
 EXPORT_TIMEOUT = httpx.Timeout(30, read=600)

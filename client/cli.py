@@ -10,6 +10,7 @@ from client.api import DEFAULT_URL, ServiceClient, ServiceError
 from client.arguments import one_line_usage_errors, service_url, training_fields
 from client.consoles import err, out
 from client.events import follow_job
+from client.preparation import follow_preparation
 from client.progress import TrainingDisplay
 
 JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]
@@ -211,13 +212,41 @@ def datasets(ctx: click.Context) -> None:
 @click.argument("archive", type=EXISTING_FILE)
 @click.option("--name", help="A name for the dataset (default: the archive's).")
 @click.option("--image-size", metavar="HxW", help="Resize to HxW or NxN pixels.")
+@click.option("--no-wait", is_flag=True, help="Return once uploaded; do not follow it.")
 @click.pass_obj
 def upload_dataset(
-    service: ServiceClient, archive: Path, name: str | None, image_size: str | None
+    service: ServiceClient,
+    archive: Path,
+    name: str | None,
+    image_size: str | None,
+    no_wait: bool,
 ) -> None:
-    """Upload a .tar.gz, .tgz or .zip of train/<class>/*.jpg (and test/<class>/*.jpg)."""
+    """Upload a .tar.gz, .tgz or .zip of train/<class>/*.jpg (and test/<class>/*.jpg).
+
+    The service checks and decodes the images in the background; the command follows that
+    with a progress bar and prints the dataset once it is ready, or why it failed (exit 1).
+    With --no-wait it returns at once (`kts datasets` shows the progress)."""
     dataset = service.upload_dataset(archive, name, image_size)
-    out.print(f"Uploaded dataset {dataset['id']}:")
+    if no_wait:
+        out.print(f"Uploaded dataset {dataset['id']}: it is being prepared.")
+        out.print(render.datasets_table([dataset], 1))
+        return
+    out.print(f"Uploaded dataset {dataset['id']}: preparing its images...")
+
+    def reconnecting(problem: ServiceError) -> None:
+        err.print(f"Lost the service ({problem}); asking again...")
+
+    try:
+        dataset = follow_preparation(service, dataset["id"], out, on_reconnect=reconnecting)
+    except KeyboardInterrupt:
+        err.print(
+            f"Stopped following dataset {dataset['id']}; its preparation goes on "
+            f"(`kts datasets show {dataset['id']}`)."
+        )
+        raise SystemExit(130) from None
+    if dataset["status"] != "ready":
+        render.print_dataset_failure(err, dataset)
+        raise SystemExit(1)
     out.print(render.datasets_table([dataset], 1))
 
 
@@ -225,7 +254,8 @@ def upload_dataset(
 @click.argument("dataset_id")
 @click.pass_obj
 def show_dataset(service: ServiceClient, dataset_id: str) -> None:
-    """A dataset's classes, image shape and image counts, as JSON."""
+    """A dataset's status and progress, and once ready its classes, image shape and image
+    counts, as JSON."""
     out.print_json(data=service.get_dataset(dataset_id))
 
 

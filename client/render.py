@@ -11,6 +11,8 @@ from rich.text import Text
 STATUS_STYLES = {
     "queued": "dim",
     "running": "cyan",
+    "processing": "cyan",
+    "ready": "green",
     "succeeded": "green",
     "failed": "red",
     "cancelled": "yellow",
@@ -115,20 +117,41 @@ def alias_move(move: dict[str, Any]) -> str:
 
 
 def datasets_table(datasets: list[dict[str, Any]], count: int) -> Table:
-    columns = ("ID", "Name", "Kind", "Classes", "Train", "Test", "Image", "Created")
+    columns = ("ID", "Name", "Kind", "Status", "Classes", "Train", "Test", "Image", "Created")
     table = _listing(f"Datasets ({len(datasets)} of {count})", columns)
     for dataset in datasets:
         table.add_row(
             dataset["id"],
             Text(dataset["name"]),
             dataset["kind"],
-            Text(_names(dataset["class_names"])),
-            str(dataset["train_count"]),
-            str(dataset["test_count"]),
-            "x".join(str(side) for side in dataset["image_shape"]),
+            dataset_status(dataset),
+            Text(_names(dataset["class_names"]) if dataset["class_names"] else ""),
+            _count(dataset["train_count"]),
+            _count(dataset["test_count"]),
+            "x".join(str(side) for side in dataset["image_shape"] or []),
             _time(dataset["created_at"]),
         )
     return table
+
+
+def dataset_status(dataset: dict[str, Any]) -> str:
+    """Its status; while processing, with the images decoded so far."""
+    status = dataset["status"]
+    progress = dataset.get("progress") or {}
+    if status == "processing" and progress.get("total") is not None:
+        return f"{status_text(status)} {progress['done']}/{progress['total']}"
+    return status_text(status)
+
+
+def print_dataset_failure(console: Console, dataset: dict[str, Any]) -> None:
+    """Why a dataset cannot be used: its error, then each problem on a line of its own."""
+    error = dataset.get("error") or "no reason recorded"
+    console.print(
+        f"Dataset {dataset['id']} [red]failed[/]: " + escape(" ".join(error.split())),
+        highlight=False,
+    )
+    for problem in dataset.get("problems") or []:
+        console.print(f"  {escape(problem)}", highlight=False)
 
 
 def predictions_table(answer: dict[str, Any], names: list[str]) -> Table:
@@ -197,6 +220,10 @@ def status_text(status: str) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def _time(iso: str | None) -> str:

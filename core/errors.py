@@ -17,6 +17,10 @@ class ConflictError(ServiceError):
     """The request is valid but the service's state does not allow it now."""
 
 
+class DatasetNotReadyError(ConflictError):
+    """A dataset still being prepared, or one that failed to be: no job may train on it."""
+
+
 class InvalidInputError(ServiceError):
     """An upload or value that cannot be used; `problems` lists what is wrong."""
 

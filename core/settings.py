@@ -105,10 +105,19 @@ class Settings(BaseSettings):
         512, gt=0, description="Largest side, in pixels, that dataset images are resized to."
     )
     heartbeat_timeout_seconds: float = Field(
-        60.0, gt=0, description="A running job whose heartbeat is older than this is reclaimed."
+        60.0,
+        gt=0,
+        description="A running job, or a dataset being prepared, whose heartbeat is older than "
+        "this is reclaimed.",
     )
     max_job_attempts: int = Field(
         3, ge=1, description="How many times a job is started before it is marked failed."
+    )
+    max_preparation_attempts: int = Field(
+        3,
+        ge=1,
+        description="How many times an uploaded dataset's preparation is started (a crash or "
+        "a lost worker ends one) before the dataset is marked failed.",
     )
     max_event_streams: int = Field(
         100,

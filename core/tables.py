@@ -185,16 +185,32 @@ class RegistryDefaults(Base):
 
 
 class Dataset(Base):
+    """A dataset: built in, or uploaded and prepared by a worker (core/datasets/preparation.py).
+    What its images are (classes, shape, counts) is known once it is ready."""
+
     __tablename__ = "datasets"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
-    class_names: Mapped[list[Any]]
-    image_shape: Mapped[list[Any]]
-    train_count: Mapped[int] = mapped_column(Integer)
-    test_count: Mapped[int] = mapped_column(Integer)
-    class_counts: Mapped[dict[str, Any]]
-    test_split: Mapped[str] = mapped_column(String(32))
+    # core/datasets/status.py's DatasetStatus.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    class_names: Mapped[list[Any] | None]
+    image_shape: Mapped[list[Any] | None]
+    train_count: Mapped[int | None] = mapped_column(Integer)
+    test_count: Mapped[int | None] = mapped_column(Integer)
+    class_counts: Mapped[dict[str, Any] | None]
+    test_split: Mapped[str | None] = mapped_column(String(32))
     source_filename: Mapped[str | None] = mapped_column(Text)
+    # The (height, width) the upload asked its images to be resized to, if it asked.
+    requested_image_size: Mapped[list[Any] | None]
+    # {"done": images decoded, "total": images in the archive, None until it is listed}
+    progress: Mapped[dict[str, Any] | None]
+    # Why a failed dataset is unusable: a message, and the problems it lists.
+    error_message: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[list[Any] | None]
+    # The lease of the worker preparing it: who, when it last heartbeat, how many have tried.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,6 +21,7 @@ from core.worker_liveness import touch_liveness_file
 from worker.control import JobControl
 from worker.distribution import get_distribution
 from worker.interruptions import JobCancelled, JobLost, WorkerStopping
+from worker.preparer import DatasetPreparer
 from worker.training import Stores, train_job
 from worker.watcher import JobWatcher
 
@@ -84,7 +85,8 @@ def run_worker(
     burst: bool = False,
     max_jobs: int | None = None,
 ) -> int:
-    """Process jobs until stopped; `burst` returns once the queue is empty. Returns jobs run."""
+    """Process jobs, and prepare uploaded datasets beside them, until stopped; `burst` returns
+    once both queues are empty. Returns jobs run."""
     stop = stop or StopRequest()
     sessions = create_session_factory(settings)
     stores = Stores(JobStore(sessions), DatasetStore(sessions), ModelRegistry(sessions))
@@ -99,6 +101,8 @@ def run_worker(
             "replicas": distribution.replicas,
         },
     )
+    preparer = DatasetPreparer(settings, stores.datasets, worker_id, stop.event, burst)
+    preparer.start()
     jobs_run = 0
     try:
         while not stop.is_set() and (max_jobs is None or jobs_run < max_jobs):
@@ -120,6 +124,9 @@ def run_worker(
                 run_job(job, settings, stores, control, worker_id)
             jobs_run += 1
     finally:
+        if not burst or stop.is_set():
+            preparer.stop()
+        preparer.join()
         # Now, not at the interpreter's exit: SQLite folds its write-ahead log back into the
         # database file as its last connection closes.
         close_connections(sessions)

@@ -5,6 +5,7 @@ import shutil
 from dataclasses import dataclass
 
 from core.datasets.loading import load_dataset_arrays
+from core.datasets.status import require_ready
 from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.logs import job_logger
@@ -42,6 +43,7 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
     """Train (or resume) a job; raises a `JobInterrupted` if it must stop before the end."""
     params = TrainParams.model_validate(job.params)
     dataset = stores.datasets.get_dataset(params.dataset)
+    require_ready(dataset)  # as POST /train does: a guard for jobs queued any other way
     arrays = load_dataset_arrays(dataset, settings)
     distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)
     stores.jobs.record_devices(job.id, distribution.devices, distribution.replicas)

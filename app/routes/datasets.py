@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Limit, Offset, ServicesDep
@@ -21,9 +21,11 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 IMAGE_SIZE = re.compile(r"^\s*(\d{1,9})\s*(?:[xX]\s*(\d{1,9}))?\s*$")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=202)
 async def create_dataset(
     services: ServicesDep,
+    request: Request,
+    response: Response,
     file: Annotated[UploadFile, File(description="A .tar.gz, .tgz or .zip of train/<class>/...")],
     name: Annotated[str | None, Form(max_length=200)] = None,
     image_size: Annotated[
@@ -34,12 +36,15 @@ async def create_dataset(
         ),
     ] = None,
 ) -> DatasetPublic:
-    """Upload, validate and decode an image-folder archive."""
+    """Upload an image-folder archive; a worker checks and decodes its images in the background:
+    the dataset is `processing` (follow it at the `Location` given), then `ready` or `failed`."""
     settings = services.settings
     # Refused before the upload is even staged: the size decides what decoding will cost.
     size = _parse_image_size(image_size, settings)
     staging = settings.data_dir / "uploads"
     staging.mkdir(parents=True, exist_ok=True)
+    # The form's file part is already on disk (Starlette spools parts over 1 MiB); it is copied
+    # in chunks, never read whole.
     with tempfile.NamedTemporaryFile(dir=staging, delete=False) as target:
         await run_in_threadpool(shutil.copyfileobj, file.file, target)
     upload = Path(target.name)
@@ -55,6 +60,7 @@ async def create_dataset(
         )
     finally:
         upload.unlink(missing_ok=True)
+    response.headers["Location"] = _dataset_url(dataset.id, request)
     return DatasetPublic.model_validate(dataset)
 
 
@@ -71,8 +77,16 @@ def read_datasets(
 
 @router.get("/{dataset_id}")
 def read_dataset(dataset_id: str, services: ServicesDep) -> DatasetPublic:
-    """A dataset's classes, image shape and image counts per split."""
+    """A dataset's status and progress; once ready, its classes, image shape and image counts
+    per split."""
     return DatasetPublic.model_validate(services.datasets.get_dataset(dataset_id))
+
+
+def _dataset_url(dataset_id: str, request: Request) -> str:
+    # As a job's (app/routes/jobs.py): under PUBLIC_URL, never built from the Host header.
+    path = request.app.url_path_for("read_dataset", dataset_id=dataset_id)
+    public_url = request.app.state.services.settings.public_url
+    return f"{public_url}{path}" if public_url else str(path)
 
 
 def _parse_image_size(text: str | None, settings: Settings) -> tuple[int, int] | None:

@@ -5,6 +5,8 @@
 const KEY_STORAGE = "keras-train-serve.api-key";
 const ACTIVE = new Set(["queued", "running"]);
 const REFRESH_MS = 15000;
+// While a dataset is being prepared, the datasets are asked for this often.
+const PREPARING_REFRESH_MS = 2000;
 const TOP_K = 3;
 
 const $ = (id) => document.getElementById(id);
@@ -435,6 +437,8 @@ function describeArchitecture() {
   $("train-batch-size").placeholder = architecture ? `default ${architecture.batch_size}` : "";
 }
 
+let preparingRefresh = null; // the timer that asks again while a dataset is being prepared
+
 async function loadDatasets() {
   const select = $("train-dataset");
   const chosen = select.value;
@@ -443,16 +447,54 @@ async function loadDatasets() {
   const options = page.data.map((dataset) =>
     el(
       "option",
-      { value: dataset.id },
-      `${dataset.name} — ${dataset.class_names.length} classes, ${dataset.train_count} images`,
+      { value: dataset.id, disabled: dataset.status !== "ready" },
+      `${dataset.name} — ${datasetSummary(dataset)}`,
     ),
   );
+  $("dataset-states").replaceChildren(
+    ...page.data.filter((dataset) => dataset.status !== "ready").map(datasetState),
+  );
+  clearTimeout(preparingRefresh);
+  if (page.data.some((dataset) => dataset.status === "processing")) {
+    const refresh = () => loadDatasets().catch((error) => showError("train-error", error));
+    preparingRefresh = setTimeout(refresh, PREPARING_REFRESH_MS);
+  }
   if (!page.data.some((dataset) => dataset.id === "cifar10")) {
     const builtin = "cifar10 — built in, fetched on first use";
     options.unshift(el("option", { value: "cifar10" }, builtin));
   }
   select.replaceChildren(...options);
   select.value = options.some((option) => option.value === chosen) ? chosen : "cifar10";
+}
+
+function datasetSummary(dataset) {
+  if (dataset.status === "processing") return `being prepared, ${preparedImages(dataset.progress)}`;
+  if (dataset.status === "failed") return "failed";
+  return `${dataset.class_names.length} classes, ${dataset.train_count} images`;
+}
+
+function preparedImages(progress) {
+  if (!progress || progress.total === null) return "reading its archive";
+  return `${progress.done}/${progress.total} images`;
+}
+
+/** A dataset jobs cannot train on yet, or ever: how far its preparation is, or why it failed. */
+function datasetState(dataset) {
+  if (dataset.status === "processing") {
+    const progress = dataset.progress || {};
+    return el(
+      "li",
+      {},
+      `${dataset.name}: being prepared, ${preparedImages(progress)} `,
+      el("progress", { max: progress.total || 1, value: progress.total ? progress.done : 0 }),
+    );
+  }
+  return el(
+    "li",
+    { class: "error-text" },
+    `${dataset.name}: failed. ${dataset.error || ""}`,
+    el("ul", {}, ...dataset.problems.map((problem) => el("li", {}, problem))),
+  );
 }
 
 async function loadTrainingChoices() {

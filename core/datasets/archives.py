@@ -2,15 +2,17 @@
 
 Entries are read straight from the archive, so no path in it can reach the file system; links,
 devices, absolute paths and `..` are still refused by name, so a user learns what is wrong, and
-limits on the number of files and unpacked bytes stop archive bombs. Each file is read whole
-into memory, so each is checked against a limit of its own before a byte of it is read.
+limits on the number of files and unpacked bytes stop archive bombs. Entries are listed without
+being read; one that is read is read whole into memory, so each is checked against a limit of
+its own before a byte of it is read.
 """
 
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -71,17 +73,46 @@ class _Budget:
             )
 
 
-def iter_archive_files(path: Path, limits: ArchiveLimits) -> Iterator[tuple[PurePosixPath, bytes]]:
-    """Yield (relative path, content) of each regular file; raise listing refused entries."""
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """A regular file of an archive, listed without being read."""
+
+    name: PurePosixPath
+    size: int  # as declared: charged against the limits before any of it is read
+    _open: Callable[[], IO[bytes]]
+    _raw_name: str
+
+    def read(self) -> bytes:
+        """Its content; only while it is the entry last yielded, as archives are read in order."""
+        try:
+            with self._open() as content:
+                return _read_entry(self._raw_name, content, self.size)
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as error:
+            raise _corrupt(error) from None
+
+
+def check_archive_type(path: Path) -> None:
+    """Refuse what is not a zip or tar archive, from its first bytes, before keeping it."""
+    if not zipfile.is_zipfile(path) and not _is_tarfile(path):
+        raise UnsupportedMediaError("The upload is not a .tar.gz, .tgz, .tar or .zip archive.")
+
+
+def iter_archive_entries(path: Path, limits: ArchiveLimits) -> Iterator[ArchiveEntry]:
+    """Yield each regular file, unread; raise listing refused entries once all are listed."""
     budget = _Budget(limits)
+    check_archive_type(path)
     if zipfile.is_zipfile(path):
         yield from _iter_zip(path, budget)
-    elif _is_tarfile(path):
-        yield from _iter_tar(path, budget)
     else:
-        raise UnsupportedMediaError("The upload is not a .tar.gz, .tgz, .tar or .zip archive.")
+        yield from _iter_tar(path, budget)
     if budget.refused:
         raise InvalidInputError("The archive has entries the service refuses.", budget.refused)
+
+
+def iter_archive_files(path: Path, limits: ArchiveLimits) -> Iterator[tuple[PurePosixPath, bytes]]:
+    """Yield (relative path, content) of each regular file; raise listing refused entries."""
+    for entry in iter_archive_entries(path, limits):
+        yield entry.name, entry.read()
 
 
 class _BoundedTarInfo(tarfile.TarInfo):
@@ -112,7 +143,7 @@ def _is_tarfile(path: Path) -> bool:
         return True
 
 
-def _iter_tar(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, bytes]]:
+def _iter_tar(path: Path, budget: _Budget) -> Iterator[ArchiveEntry]:
     try:
         with _open_tar(path) as archive:
             for member in archive:
@@ -127,14 +158,21 @@ def _iter_tar(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, byte
                 budget.charge(member.name, member.size)
                 if _is_ignored(name):
                     continue
-                content = archive.extractfile(member)
-                assert content is not None
-                yield name, _read_entry(member.name, content, member.size)
+                yield ArchiveEntry(name, member.size, _tar_content(archive, member), member.name)
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise InvalidInputError(f"The archive is truncated or corrupt: {error}") from None
+        raise _corrupt(error) from None
 
 
-def _iter_zip(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, bytes]]:
+def _tar_content(archive: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[], IO[bytes]]:
+    def open_member() -> IO[bytes]:
+        content = archive.extractfile(member)
+        assert content is not None  # a regular file's
+        return content
+
+    return open_member
+
+
+def _iter_zip(path: Path, budget: _Budget) -> Iterator[ArchiveEntry]:
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -153,11 +191,13 @@ def _iter_zip(path: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath, byte
                 if refusal:
                     budget.refused.append(f"{info.filename}: {refusal}")
                     continue
-                with archive.open(info) as content:
-                    data = _read_entry(info.filename, content, info.file_size)
-                yield name, data
+                yield ArchiveEntry(name, info.file_size, partial(archive.open, info), info.filename)
     except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise InvalidInputError(f"The archive is truncated or corrupt: {error}") from None
+        raise _corrupt(error) from None
+
+
+def _corrupt(error: BaseException) -> InvalidInputError:
+    return InvalidInputError(f"The archive is truncated or corrupt: {error}")
 
 
 def _unreadable_zip_entry(info: zipfile.ZipInfo) -> str | None:

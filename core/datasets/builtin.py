@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from core.datasets.arrays import DatasetArrays
 from core.datasets.cifar10 import CLASS_NAMES, load_cifar10
+from core.datasets.status import DatasetStatus
 from core.settings import Settings
 from core.tables import Dataset
 
@@ -24,6 +25,7 @@ class BuiltinDataset:
             id=self.id,
             name=self.name,
             kind="builtin",
+            status=DatasetStatus.READY,
             class_names=self.class_names,
             image_shape=self.image_shape,
             train_count=self.train_per_class * len(self.class_names),

@@ -30,9 +30,9 @@ TEST_BATCH = "cifar-10-batches-py/test_batch"
 def load_cifar10(cache_dir: Path, url: str) -> DatasetArrays:
     decoded = cache_dir / "cifar10.npz"
     if decoded.exists():
-        return DatasetArrays.load(decoded)
+        return DatasetArrays.load_npz(decoded)
     arrays = read_cifar10_archive(_fetch_archive(cache_dir, url))
-    arrays.save(decoded)
+    arrays.save_npz(decoded)
     return arrays
 
 

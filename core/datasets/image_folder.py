@@ -1,25 +1,40 @@
 """Image-folder archives: `train/<class>/<image>` and optionally `test/<class>/<image>`.
 
-Every image is decoded once at upload, converted to RGB at one size, and the arrays are saved;
-training never touches the JPEGs again.
+Every image is decoded once, converted to RGB at one size, into arrays that training reads from
+then on, never the JPEGs again. An archive is read twice and never held whole: once to list its
+images (folder_listing.py), once to decode each into its row (folder_decoding.py); the arrays
+are either in memory, for small archives in tests and benchmarks, or memory maps in a folder,
+flushed chunk by chunk, for uploads whatever their size.
 """
 
-from collections import defaultdict
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
-from core.datasets.archives import ArchiveLimits, iter_archive_files
+from core.datasets.archives import ArchiveLimits
 from core.datasets.arrays import DatasetArrays
-from core.datasets.class_names import class_name_problems
-from core.errors import InvalidInputError, ServiceError
-from core.images import decode_rgb, open_image
+from core.datasets.folder_decoding import decode_images
+from core.datasets.folder_listing import (
+    ArchiveListing,
+    Placement,
+    layout_problems,
+    list_image_folder_archive,
+    place_images,
+    unusable,
+)
+from core.errors import InvalidInputError
 
-SPLITS = ("train", "test")
-HELD_OUT_SHARE = 0.2
-HELD_OUT_SEED = 0
-MAX_PROBLEMS_LISTED = 50
+# Progress is reported, and the rows written so far flushed, at the end of each chunk: after
+# this many images and this many seconds, whichever comes later.
+CHUNK_IMAGES = 256
+CHUNK_SECONDS = 1.0
+
+# Called at the end of each chunk with (images done, images in all).
+OnChunk = Callable[[int, int], None]
+Allocate = Callable[[Placement, tuple[int, int]], DatasetArrays]
 
 
 @dataclass
@@ -29,12 +44,6 @@ class ImportedDataset:
     test_split: str  # "archive" or "held_out"
 
 
-@dataclass
-class _Collected:
-    images: dict[str, dict[str, list[np.ndarray]]]  # split -> class -> images
-    problems: list[str]
-
-
 def import_image_folder_archive(
     archive: Path,
     limits: ArchiveLimits,
@@ -42,17 +51,28 @@ def import_image_folder_archive(
     max_side: int,
     image_size: tuple[int, int] | None = None,
 ) -> ImportedDataset:
-    """Validate and decode an archive; raise InvalidInputError listing every problem."""
-    if image_size is not None:
-        check_image_size(image_size, max_side, max_pixels)
-    collected = _collect_images(archive, limits, max_pixels, max_side, image_size)
-    problems = collected.problems + _layout_problems(collected.images)
-    if problems:
-        listed = problems[:MAX_PROBLEMS_LISTED]
-        if len(problems) > len(listed):
-            listed.append(f"... and {len(problems) - len(listed)} more problems")
-        raise InvalidInputError("The dataset archive is not usable.", listed)
-    return _to_arrays(collected.images)
+    """Validate and decode an archive in memory; raise InvalidInputError listing every problem."""
+    return _import(archive, limits, max_pixels, max_side, image_size, _in_memory)
+
+
+def write_image_folder_arrays(
+    archive: Path,
+    folder: Path,
+    limits: ArchiveLimits,
+    max_pixels: int,
+    max_side: int,
+    image_size: tuple[int, int] | None,
+    on_chunk: OnChunk,
+) -> ImportedDataset:
+    """Validate and decode an archive into memory-mapped arrays in `folder` (which must not
+    exist yet); raise InvalidInputError listing every problem."""
+
+    def allocate(placement: Placement, size: tuple[int, int]) -> DatasetArrays:
+        return DatasetArrays.create(
+            folder, placement.class_names, size, placement.y_train, placement.y_test
+        )
+
+    return _import(archive, limits, max_pixels, max_side, image_size, allocate, on_chunk)
 
 
 def check_image_size(image_size: tuple[int, int], max_side: int, max_pixels: int) -> None:
@@ -72,103 +92,75 @@ def check_image_size(image_size: tuple[int, int], max_side: int, max_pixels: int
         )
 
 
-def _collect_images(
+def _import(
     archive: Path,
     limits: ArchiveLimits,
     max_pixels: int,
     max_side: int,
     image_size: tuple[int, int] | None,
-) -> _Collected:
-    images: dict[str, dict[str, list[np.ndarray]]] = {split: defaultdict(list) for split in SPLITS}
-    problems: list[str] = []
-    size = image_size
-    for name, data in iter_archive_files(archive, limits):
-        placement = _place(name)
-        if placement is None:
-            if _inside_split_folder(name):
-                problems.append(f"{name}: expected <split>/<class>/<image>")
-            continue
-        split, class_name = placement
-        try:
-            if size is None:
-                size = _capped_size(open_image(data, max_pixels).size, max_side)
-            images[split][class_name].append(decode_rgb(data, size, max_pixels))
-        except ServiceError as error:
-            problems.append(f"{name}: {error.message}")
-    return _Collected(images, problems)
+    allocate: Allocate,
+    on_chunk: OnChunk | None = None,
+) -> ImportedDataset:
+    if image_size is not None:
+        check_image_size(image_size, max_side, max_pixels)
+    listing = list_image_folder_archive(archive, limits, max_pixels, max_side, image_size)
+    dataset_problems = layout_problems(listing)
+    if listing.problems or dataset_problems:
+        # Decoded all the same, only to list every problem at once.
+        chunks = _Chunks(None, on_chunk, listing.image_count)
+        decoding = decode_images(archive, limits, listing, max_pixels, on_image=chunks.image_done)
+        raise unusable([listing.problems, decoding], dataset_problems)
+    placement = place_images(listing)
+    arrays = allocate(placement, _known_size(listing))
+    chunks = _Chunks(arrays, on_chunk, listing.image_count)
+    into = (placement, arrays)
+    decoding = decode_images(archive, limits, listing, max_pixels, into, chunks.image_done)
+    if decoding:
+        raise unusable([decoding], [])
+    too_few = placement.too_few_to_hold_out()
+    if too_few is not None:
+        raise too_few
+    chunks.finish()
+    return ImportedDataset(arrays, placement.class_counts(), placement.test_split)
 
 
-def _place(name: PurePosixPath) -> tuple[str, str] | None:
-    """(split, class) of `[root/]split/class/file`, or None for files outside that layout."""
-    parts = name.parts
-    for start in (0, 1):  # allow one wrapping folder, as archiving a folder produces
-        if len(parts) == start + 3 and parts[start] in SPLITS:
-            return parts[start], parts[start + 1]
-    return None
+def _known_size(listing: ArchiveListing) -> tuple[int, int]:
+    # A listing without problems read at least one image's header.
+    assert listing.image_size is not None
+    return listing.image_size
 
 
-def _inside_split_folder(name: PurePosixPath) -> bool:
-    return any(part in SPLITS for part in name.parts[:2])
+def _in_memory(placement: Placement, size: tuple[int, int]) -> DatasetArrays:
+    x_train, x_test = (
+        np.empty((len(labels), *size, 3), dtype=np.uint8)
+        for labels in (placement.y_train, placement.y_test)
+    )
+    y_train, y_test = placement.y_train, placement.y_test
+    return DatasetArrays(x_train, y_train, x_test, y_test, placement.class_names)
 
 
-def _capped_size(width_height: tuple[int, int], max_side: int) -> tuple[int, int]:
-    width, height = width_height
-    scale = min(1.0, max_side / max(width, height))
-    return max(1, round(height * scale)), max(1, round(width * scale))
+class _Chunks:
+    """Ends a chunk (flushes the arrays, then reports) once enough images and enough time have
+    passed since the last; reports 0 images done at once."""
 
+    def __init__(self, arrays: DatasetArrays | None, on_chunk: OnChunk | None, total: int) -> None:
+        self._arrays = arrays
+        self._on_chunk = on_chunk
+        self._total = total
+        self.end(0)
 
-def _layout_problems(images: dict[str, dict[str, list[np.ndarray]]]) -> list[str]:
-    train_classes = set(images["train"])
-    problems = []
-    if not train_classes:
-        problems.append("No images under train/<class>/: the archive needs that layout.")
-    elif len(train_classes) < 2:
-        problems.append(f"Only one class ({', '.join(train_classes)}): at least 2 are needed.")
-    for class_name in sorted(set(images["test"]) - train_classes):
-        problems.append(f"test/{class_name}: a class with no training images")
-    return problems + class_name_problems(sorted(train_classes | set(images["test"])))
+    def image_done(self, done: int, total: int) -> None:
+        enough_images = done - self._last_done >= CHUNK_IMAGES
+        if enough_images and time.monotonic() - self._last_time >= CHUNK_SECONDS:
+            self.end(done)
 
+    def finish(self) -> None:
+        if self._last_done != self._total:
+            self.end(self._total)
 
-def _to_arrays(images: dict[str, dict[str, list[np.ndarray]]]) -> ImportedDataset:
-    class_names = sorted(images["train"])
-    x_train, y_train = _stack(images["train"], class_names)
-    if images["test"]:
-        x_test, y_test = _stack(images["test"], class_names)
-        test_split = "archive"
-    else:
-        x_train, y_train, x_test, y_test = _hold_out(x_train, y_train)
-        test_split = "held_out"
-        if len(y_test) == 0:
-            raise InvalidInputError(
-                "Too few images to hold out a test split: add a test/<class>/ folder, "
-                f"or at least {round(1 / HELD_OUT_SHARE)} training images per class."
-            )
-    counts = {
-        "train": {name: int((y_train == i).sum()) for i, name in enumerate(class_names)},
-        "test": {name: int((y_test == i).sum()) for i, name in enumerate(class_names)},
-    }
-    arrays = DatasetArrays(x_train, y_train, x_test, y_test, class_names)
-    return ImportedDataset(arrays, counts, test_split)
-
-
-def _stack(
-    by_class: dict[str, list[np.ndarray]], class_names: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for index, name in enumerate(class_names):
-        xs.extend(by_class.get(name, []))
-        ys.extend([index] * len(by_class.get(name, [])))
-    return np.stack(xs), np.asarray(ys, dtype=np.int32)
-
-
-def _hold_out(
-    x: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A fixed, seeded, per-class share of train/ becomes the test split."""
-    rng = np.random.default_rng(HELD_OUT_SEED)
-    test_mask = np.zeros(len(y), dtype=bool)
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        take = int(len(members) * HELD_OUT_SHARE)
-        test_mask[rng.choice(members, size=take, replace=False)] = True
-    return x[~test_mask], y[~test_mask], x[test_mask], y[test_mask]
+    def end(self, done: int) -> None:
+        if self._arrays is not None:
+            self._arrays.flush()
+        if self._on_chunk is not None:
+            self._on_chunk(done, self._total)
+        self._last_done, self._last_time = done, time.monotonic()

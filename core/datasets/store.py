@@ -1,12 +1,19 @@
-"""Records of datasets: the built-in ones and those users uploaded."""
+"""Records of datasets: the built-in ones and those users uploaded, and the leases of the
+workers that prepare uploads."""
 
-from sqlalchemy import func, select
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.datasets.builtin import BUILTIN_DATASETS
+from core.datasets.status import DatasetStatus
 from core.db import SessionFactory
 from core.errors import NotFoundError
-from core.tables import Dataset
+from core.sql import rowcount
+from core.tables import Dataset, utc_now
 
 
 class DatasetStore:
@@ -45,3 +52,101 @@ class DatasetStore:
                 .offset(offset)
             )
             return list(session.scalars(page)), total
+
+    def claim_next_dataset(
+        self, worker_id: str, heartbeat_timeout: float, max_attempts: int
+    ) -> Dataset | None:
+        """Take the oldest dataset waiting to be prepared, or one whose preparer stopped
+        heartbeating; each claim is an attempt.
+
+        As jobs are claimed (core/job_store.py): one conditional UPDATE whose row count is
+        checked, the candidate read `FOR UPDATE SKIP LOCKED` on PostgreSQL. A dataset whose
+        attempts are used up is failed instead of claimed.
+        """
+        while True:
+            now = utc_now()
+            lapsed = now - timedelta(seconds=heartbeat_timeout)
+            claimable = (Dataset.status == DatasetStatus.PROCESSING) & or_(
+                Dataset.claimed_by.is_(None), Dataset.heartbeat_at < lapsed
+            )
+            with self._sessions.begin() as session:
+                candidate = session.execute(
+                    select(Dataset.id, Dataset.attempts)
+                    .where(claimable)
+                    .order_by(Dataset.created_at, Dataset.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if candidate is None:
+                    return None
+                unclaimed = [Dataset.id == candidate.id, Dataset.attempts == candidate.attempts]
+                if candidate.attempts >= max_attempts:
+                    _write_final_status(
+                        session,
+                        candidate.id,
+                        DatasetStatus.FAILED,
+                        *unclaimed,
+                        error_message=f"Its preparation stopped {candidate.attempts} times "
+                        "before it finished (the worker preparing it ended); it is not tried "
+                        "again.",
+                    )
+                    continue
+                claimed = rowcount(
+                    session,
+                    update(Dataset)
+                    .where(Dataset.status == DatasetStatus.PROCESSING, *unclaimed)
+                    .values(claimed_by=worker_id, heartbeat_at=now, attempts=Dataset.attempts + 1),
+                )
+            if claimed == 1:
+                return self.get_dataset(candidate.id)
+
+    def heartbeat_dataset(
+        self, dataset_id: str, worker_id: str, progress: dict[str, Any] | None = None
+    ) -> bool:
+        """Record that the preparer is alive, and its progress; False once the dataset is no
+        longer this worker's to prepare."""
+        values: dict[str, Any] = {"heartbeat_at": utc_now()}
+        if progress is not None:
+            values["progress"] = progress
+        return self._update_claimed(dataset_id, worker_id, **values)
+
+    def release_dataset(self, dataset_id: str, worker_id: str, attempt_used: bool) -> bool:
+        """Hand a dataset back to be claimed again: after a crash (`attempt_used`), or because
+        its worker is stopping, which does not use up an attempt."""
+        attempts = Dataset.attempts if attempt_used else Dataset.attempts - 1
+        return self._update_claimed(
+            dataset_id, worker_id, claimed_by=None, heartbeat_at=None, attempts=attempts
+        )
+
+    def finish_dataset(
+        self, dataset_id: str, status: DatasetStatus, worker_id: str, **outcome: Any
+    ) -> bool:
+        """Write how a preparation ended (`outcome`: the ready dataset's columns, or a failed
+        one's `error_message` and `problems`), as long as `worker_id` still prepares it."""
+        with self._sessions.begin() as session:
+            return _write_final_status(
+                session, dataset_id, status, Dataset.claimed_by == worker_id, **outcome
+            )
+
+    def _update_claimed(self, dataset_id: str, worker_id: str, **values: Any) -> bool:
+        claimed = [
+            Dataset.id == dataset_id,
+            Dataset.claimed_by == worker_id,
+            Dataset.status == DatasetStatus.PROCESSING,
+        ]
+        with self._sessions.begin() as session:
+            return rowcount(session, update(Dataset).where(*claimed).values(**values)) == 1
+
+
+def _write_final_status(
+    session: Session, dataset_id: str, status: DatasetStatus, *condition: Any, **outcome: Any
+) -> bool:
+    """The one place a dataset's preparation ends: only while it is processing and `condition`
+    holds (it is still the caller's to end)."""
+    assert status != DatasetStatus.PROCESSING, status
+    statement = (
+        update(Dataset)
+        .where(Dataset.id == dataset_id, Dataset.status == DatasetStatus.PROCESSING, *condition)
+        .values(status=status, claimed_by=None, heartbeat_at=None, **outcome)
+    )
+    return rowcount(session, statement) == 1

@@ -3,6 +3,7 @@
 from core.schemas.catalog import (
     ArchitecturePublic,
     ArchitecturesPublic,
+    DatasetProgress,
     DatasetPublic,
     DatasetsPublic,
     ModelPublic,
@@ -38,6 +39,7 @@ __all__ = [
     "ArchitecturePublic",
     "ArchitecturesPublic",
     "DatasetId",
+    "DatasetProgress",
     "DatasetPublic",
     "DatasetsPublic",
     "DefaultModelName",

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ModelPublic(BaseModel):
@@ -52,6 +52,11 @@ class ArchitecturesPublic(BaseModel):
     count: int
 
 
+class DatasetProgress(BaseModel):
+    done: int = Field(description="Images decoded (or found undecodable) so far.")
+    total: int | None = Field(description="Images in the archive; null until it is listed.")
+
+
 class DatasetPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -59,15 +64,40 @@ class DatasetPublic(BaseModel):
     name: str
     kind: str = Field(description="`builtin` or `image_folder`.")
     created_at: datetime
-    class_names: list[str]
-    image_shape: list[int]
-    train_count: int
-    test_count: int
-    class_counts: dict[str, Any] = Field(description="Images per class in each split.")
-    test_split: str = Field(
-        description="`archive`: from the archive's test/ folder; "
-        "`held_out`: a fixed seeded share of train/; `builtin`."
+    status: str = Field(
+        description="`processing`: uploaded, its images being checked and decoded (see "
+        "`progress`); `ready`: jobs may train on it; `failed`: it cannot be used (see `error` "
+        "and `problems`)."
     )
+    progress: DatasetProgress | None = Field(
+        default=None, description="Images decoded so far of all; null for a built-in dataset."
+    )
+    error: str | None = Field(
+        default=None,
+        validation_alias="error_message",
+        description="Why a failed dataset cannot be used.",
+    )
+    problems: list[str] = Field(
+        default=[],
+        description="Each problem of a failed dataset's archive (a file that is not an image, "
+        "a class with no training images...).",
+    )
+    class_names: list[str] | None = Field(description="Null until the dataset is ready.")
+    image_shape: list[int] | None = Field(description="Null until the dataset is ready.")
+    train_count: int | None = Field(description="Null until the dataset is ready.")
+    test_count: int | None = Field(description="Null until the dataset is ready.")
+    class_counts: dict[str, Any] | None = Field(
+        description="Images per class in each split; null until the dataset is ready."
+    )
+    test_split: str | None = Field(
+        description="`archive`: from the archive's test/ folder; "
+        "`held_out`: a fixed seeded share of train/; `builtin`. Null until the dataset is ready."
+    )
+
+    @field_validator("problems", mode="before")
+    @classmethod
+    def _none_is_no_problem(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class DatasetsPublic(BaseModel):

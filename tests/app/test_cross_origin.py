@@ -68,7 +68,7 @@ def test_same_origin_requests_change_things(client, make_archive, headers):
     queued = client.post("/train", json={"epochs": 1}, headers=headers)
     cancelled = client.post(f"/jobs/{queued.json()['id']}/cancel", headers=headers)
 
-    assert (uploaded.status_code, queued.status_code, cancelled.status_code) == (201, 202, 200)
+    assert (uploaded.status_code, queued.status_code, cancelled.status_code) == (202, 202, 200)
     assert cancelled.json()["status"] == "cancelled"
 
 

@@ -1,5 +1,7 @@
 """Uploads that would cost the service far more than they are worth, and class names that would
-be misread later, are refused by POST /datasets with a 422 that says why, and nothing is kept."""
+be misread later, are refused: by POST /datasets with a 422 that says why, when the request
+alone tells (nothing is kept), else by the worker that prepares the upload, which fails it
+saying why (nothing decoded is kept, only the archive as it was given)."""
 
 import zipfile
 from pathlib import Path
@@ -8,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from devkit.datasets import upload_prepared_dataset, upload_ready_dataset
 from devkit.hostile_archives import tar_with_zeros, zip_with_zeros
 from devkit.samples import cifar_samples
 
@@ -15,9 +18,13 @@ FILE_LIMIT = 1 << 20
 
 
 @pytest.fixture
-def limited_client(settings):
-    """The app with a small per-file limit, so a hostile member stays cheap to make."""
-    limited = settings.model_copy(update={"max_archive_file_bytes": FILE_LIMIT})
+def limited(settings):
+    """A small per-file limit, so a hostile member stays cheap to make."""
+    return settings.model_copy(update={"max_archive_file_bytes": FILE_LIMIT})
+
+
+@pytest.fixture
+def limited_client(limited):
     with TestClient(create_app(limited)) as test_client:
         yield test_client
 
@@ -32,6 +39,14 @@ def _nothing_kept(client, settings) -> bool:
     uploaded = [d for d in client.get("/datasets").json()["data"] if d["kind"] != "builtin"]
     datasets_dir = settings.datasets_dir
     return not uploaded and (not datasets_dir.exists() or not any(datasets_dir.iterdir()))
+
+
+def _failed(dataset: dict, settings) -> dict:
+    """A dataset that failed to be prepared, once sure nothing but its archive was kept."""
+    assert dataset["status"] == "failed", dataset
+    kept = [path.name for path in (settings.datasets_dir / dataset["id"]).iterdir()]
+    assert len(kept) == 1 and kept[0].startswith("source."), kept
+    return dataset
 
 
 def _jpeg() -> bytes:
@@ -81,7 +96,7 @@ def test_image_size_is_refused_before_the_upload_is_read(client, settings, tmp_p
 
 @pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
 def test_member_over_the_file_limit_is_refused_by_name_and_limit(
-    limited_client, settings, tmp_path, suffix
+    limited_client, limited, tmp_path, suffix
 ):
     write = tar_with_zeros if suffix == ".tar.gz" else zip_with_zeros
     # A real image first: the huge member is what stops the upload, not a lack of images.
@@ -92,13 +107,11 @@ def test_member_over_the_file_limit_is_refused_by_name_and_limit(
         before={"train/cat/0.jpg": _jpeg()},
     )
 
-    response = _upload(limited_client, archive)
+    dataset = _failed(upload_prepared_dataset(limited_client, limited, archive), limited)
 
-    assert response.status_code == 422
-    detail = response.json()["detail"]
+    detail = dataset["error"]
     assert "train/ship/huge.jpg" in detail
     assert "MAX_ARCHIVE_FILE_BYTES" in detail and f"{FILE_LIMIT} bytes" in detail
-    assert _nothing_kept(limited_client, settings)
 
 
 def test_zip_member_compressed_with_bzip2_is_refused(client, settings, tmp_path):
@@ -110,10 +123,9 @@ def test_zip_member_compressed_with_bzip2_is_refused(client, settings, tmp_path)
         before={"train/cat/0.jpg": _jpeg()},
     )
 
-    response = _upload(client, archive)
+    dataset = _failed(upload_prepared_dataset(client, settings, archive), settings)
 
-    assert response.status_code == 422
-    assert any("train/ship/0.jpg: compressed with bzip2" in e for e in response.json()["errors"])
+    assert any("train/ship/0.jpg: compressed with bzip2" in e for e in dataset["problems"])
 
 
 def test_class_names_that_could_be_misread_are_refused_each_with_its_reason(
@@ -129,23 +141,21 @@ def test_class_names_that_could_be_misread_are_refused_each_with_its_reason(
     extra = {f"train/{name}/0.jpg": _jpeg() for name in bad}
     archive = make_archive(["cat", "ship"], train_per_class=2, test_per_class=0, extra=extra)
 
-    response = _upload(client, archive)
+    dataset = _failed(upload_prepared_dataset(client, settings, archive), settings)
 
-    assert response.status_code == 422
-    errors = response.json()["errors"]
+    errors = dataset["problems"]
     for name, reason in bad.items():
         listed = [e for e in errors if e.startswith(f"class {name[:100]!r}")]
         assert len(listed) == 1 and reason in listed[0], (name, errors)
     assert not any("'cat'" in e or "'ship'" in e for e in errors)
-    assert _nothing_kept(client, settings)
 
 
-def test_class_names_in_any_script_are_accepted(client, make_archive):
+def test_class_names_in_any_script_are_accepted(client, settings, make_archive):
     names = ["猫", "café", "x" * 100, "with inner spaces"]
     extra = {f"train/{name}/{i}.jpg": _jpeg() for name in names for i in range(5)}
     archive = make_archive(["cat"], train_per_class=5, test_per_class=0, extra=extra)
 
-    response = _upload(client, archive)
+    dataset = upload_ready_dataset(client, settings, archive)
 
-    assert response.status_code == 201, response.text
-    assert response.json()["class_names"] == sorted(["cat", *names])
+    assert dataset["status"] == "ready", dataset
+    assert dataset["class_names"] == sorted(["cat", *names])

@@ -1,5 +1,7 @@
 import pytest
 
+from devkit.datasets import prepare_uploaded_dataset, upload_ready_dataset
+
 pytestmark = pytest.mark.slow
 
 
@@ -58,53 +60,56 @@ def test_dataset_upload_is_validated_decoded_and_kept(client, settings, make_arc
         files={"file": ("mine.tar.gz", archive.read_bytes(), "application/gzip")},
         data={"name": "my sample"},
     )
+    prepared = prepare_uploaded_dataset(settings, response.json()["id"])
 
-    assert response.status_code == 201, response.text
-    dataset = response.json()
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "processing"
+    assert prepared.status == "ready"
+    dataset = client.get(f"/datasets/{prepared.id}").json()
     assert dataset["name"] == "my sample" and dataset["kind"] == "image_folder"
     assert dataset["class_names"] == ["airplane", "cat", "ship"]
     assert (dataset["train_count"], dataset["test_count"]) == (30, 9)
     assert dataset["class_counts"]["train"]["cat"] == 10
     assert dataset["test_split"] == "archive"
-    assert client.get(f"/datasets/{dataset['id']}").json() == dataset
     assert dataset["id"] in [d["id"] for d in client.get("/datasets").json()["data"]]
     kept = settings.datasets_dir / dataset["id"]
     assert (kept / "source.tar.gz").read_bytes() == archive.read_bytes()
-    assert (kept / "arrays.npz").exists()
+    assert (kept / "arrays" / "x_train.npy").exists()
     assert client.post("/train", json={"dataset": dataset["id"]}).status_code == 202
 
 
-def test_dataset_image_size_option(client, make_archive):
+def test_dataset_image_size_option(client, settings, make_archive):
     archive = make_archive(["cat", "ship"], train_per_class=5, test_per_class=1)
 
-    response = client.post(
-        "/datasets",
-        files={"file": ("a.tar.gz", archive.read_bytes())},
-        data={"image_size": "24x16"},
-    )
+    dataset = upload_ready_dataset(client, settings, archive, image_size="24x16")
     bad = client.post(
         "/datasets", files={"file": ("a.tar.gz", archive.read_bytes())}, data={"image_size": "0"}
     )
 
-    assert response.json()["image_shape"] == [24, 16, 3]
+    assert dataset["image_shape"] == [24, 16, 3]
     assert bad.status_code == 422 and "image_size" in bad.json()["detail"]
 
 
-def test_unusable_archive_lists_every_problem_and_stores_nothing(client, settings, make_archive):
+def test_unusable_archive_lists_every_problem_and_decodes_nothing(client, settings, make_archive):
     archive = make_archive(["cat"], train_per_class=3, extra={"train/cat/bad.jpg": b"\xff\xd8xx"})
 
     response = client.post("/datasets", files={"file": ("bad.tar.gz", archive.read_bytes())})
+    prepare_uploaded_dataset(settings, response.json()["id"])
 
-    assert response.status_code == 422
-    body = response.json()
-    assert body["type"] == "validation_error"
-    assert any("train/cat/bad.jpg" in e for e in body["errors"])
-    assert any("at least 2 are needed" in e for e in body["errors"])
-    assert client.get("/datasets").json()["count"] == 1  # only the built-in one
-    assert list(settings.datasets_dir.iterdir()) == []
+    assert response.status_code == 202
+    body = client.get(f"/datasets/{response.json()['id']}").json()
+    assert body["status"] == "failed"
+    assert body["error"] == "The dataset archive is not usable."
+    assert any("train/cat/bad.jpg" in e for e in body["problems"])
+    assert any("at least 2 are needed" in e for e in body["problems"])
+    assert body["class_names"] is None and body["train_count"] is None
+    # Only the archive, as it was given, is kept.
+    assert [p.name for p in (settings.datasets_dir / body["id"]).iterdir()] == ["source.tar.gz"]
 
 
-def test_non_archive_upload_is_415(client):
+def test_non_archive_upload_is_415(client, settings):
     response = client.post("/datasets", files={"file": ("x.tar.gz", b"not an archive")})
 
     assert response.status_code == 415
+    assert client.get("/datasets").json()["count"] == 1  # only the built-in one
+    assert not settings.datasets_dir.exists() or list(settings.datasets_dir.iterdir()) == []

@@ -1,6 +1,7 @@
 """`kts`, the installed console script, against the real service and its worker process."""
 
 import re
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -8,6 +9,8 @@ import time
 
 import pytest
 
+from core.settings import Settings
+from devkit.datasets import prepare_uploaded_dataset, upload_dataset, wait_until_prepared
 from devkit.processes import free_port
 from tests.client.conftest import CLASSES, KTS, Kts, one_line_error
 from tests.integration.running import start_service, stop_service
@@ -50,9 +53,36 @@ def test_upload_prints_the_new_dataset(trained):
 
     assert dataset["name"] == "three classes" and dataset["class_names"] == CLASSES
     assert f"Uploaded dataset {dataset['id']}:" in trained.upload.stdout
-    assert "airplane, cat, ship" in trained.upload.stdout
+    assert "airplane, cat, ship" in trained.upload.stdout and "ready" in trained.upload.stdout
+    assert trained.upload.stderr == ""
     listed = trained.kts("datasets")
     assert listed.returncode == 0 and dataset["id"] in listed.stdout and "cifar10" in listed.stdout
+
+
+def test_a_dataset_that_fails_prints_each_problem_and_exits_1(shared_service, make_archive):
+    kts = Kts(shared_service.url)
+
+    result = kts("datasets", "upload", str(make_archive(["cat"], 3, 0)))
+
+    assert result.returncode == 1, result.stdout
+    assert re.search(
+        r"^Dataset \w+ failed: The dataset archive is not usable\.$", result.stderr, re.M
+    )
+    assert "\n  Only one class (cat): at least 2 are needed.\n" in result.stderr
+
+
+def test_upload_no_wait_returns_while_the_dataset_is_prepared(shared_service, make_archive):
+    kts = Kts(shared_service.url)
+
+    result = kts("datasets", "upload", str(make_archive(CLASSES, 10, 2)), "--no-wait")
+
+    assert result.returncode == 0, result.stderr
+    dataset_id = re.search(r"Uploaded dataset (\w+): it is being prepared", result.stdout)[1]  # type: ignore[index]
+    assert "processing" in result.stdout
+    with shared_service.client() as client:
+        assert wait_until_prepared(client, dataset_id)["status"] == "ready"
+    listed = kts("datasets").stdout
+    assert re.search(rf"{dataset_id} .* ready ", listed), listed
 
 
 def test_predict_prints_each_images_top_classes(trained, archive, tmp_path):
@@ -126,13 +156,13 @@ def test_a_job_that_fails_makes_wait_exit_1(shared_service, make_archive):
     kts = Kts(shared_service.url)
     upload = kts("datasets", "upload", str(make_archive(CLASSES, 10, 2)))
     dataset_id = re.search(r"Uploaded dataset (\w+)", upload.stdout)[1]  # type: ignore[index]
-    arrays = shared_service.data_dir / "datasets" / dataset_id / "arrays.npz"
-    arrays.unlink()  # the job will not find its images
+    # The job will not find its images.
+    shutil.rmtree(shared_service.data_dir / "datasets" / dataset_id / "arrays")
 
     result = kts("train", "--dataset", dataset_id, "--epochs", "1", "--wait")
 
     assert result.returncode == 1
-    assert re.search(r"Job \w+ failed: FileNotFoundError: .*arrays\.npz", result.stderr)
+    assert re.search(r"Job \w+ failed: FileNotFoundError: .*arrays/x_train\.npy", result.stderr)
 
 
 def test_an_unreachable_service_is_one_line_and_exit_1():
@@ -154,7 +184,8 @@ def test_the_api_key_comes_from_kts_api_key(tmp_path, archive):
         without = kts("jobs")
         reader = kts("jobs", KTS_API_KEY=keys["predict"])
         refused = kts("datasets", "upload", str(archive), KTS_API_KEY=keys["predict"])
-        admin = kts("--api-key", keys["admin"], "datasets", "upload", str(archive))
+        # No worker prepares it: not waited for.
+        admin = kts("--api-key", keys["admin"], "datasets", "upload", str(archive), "--no-wait")
     finally:
         stop_service(guarded)
 
@@ -172,8 +203,9 @@ def test_wait_reconnects_across_a_service_restart(tmp_path, archive):
     first = start_service(tmp_path / "var", tmp_path / "first.log", port, START_WORKER="false")
     try:
         with first.client() as client:
-            upload = client.post("/datasets", files={"file": (archive.name, archive.read_bytes())})
-        dataset_id = upload.json()["id"]
+            dataset_id = upload_dataset(client, archive)["id"]
+        # Prepared here, as a worker would: the job has to wait for one.
+        prepare_uploaded_dataset(Settings(data_dir=tmp_path / "var", _env_file=None), dataset_id)
         follower = subprocess.Popen(
             [str(KTS), "train", "--dataset", dataset_id, "--epochs", "1", "--wait"],
             env={"KTS_URL": first.url, "PATH": "/usr/bin:/bin"},

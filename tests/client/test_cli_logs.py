@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -48,7 +49,7 @@ def test_follow_prints_records_until_the_job_has_ended(trained, make_archive):
     kts = Kts(trained.service.url)
     upload = kts("datasets", "upload", str(make_archive(CLASSES, 10, 2)))
     dataset_id = re.search(r"Uploaded dataset (\w+)", upload.stdout)[1]  # type: ignore[index]
-    (trained.service.data_dir / "datasets" / dataset_id / "arrays.npz").unlink()
+    shutil.rmtree(trained.service.data_dir / "datasets" / dataset_id / "arrays")
     queued = kts("train", "--dataset", dataset_id, "--epochs", "1")
     job_id = re.search(r"Queued job (\w+)", queued.stdout)[1]  # type: ignore[index]
 
@@ -66,7 +67,7 @@ def test_follow_prints_records_until_the_job_has_ended(trained, make_archive):
     failed = next(n for n, line in enumerate(lines) if "  ERROR    job failed" in line)
     traceback = lines[failed + 1 :]
     assert traceback[0] == "Traceback (most recent call last):"
-    assert any(re.match(r"FileNotFoundError: .*arrays\.npz", line) for line in traceback)
+    assert any(re.match(r"FileNotFoundError: .*arrays/x_train\.npy", line) for line in traceback)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -9,6 +10,10 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import create_engine, inspect, text
 
+from core.datasets.arrays import DatasetArrays
+from core.datasets.loading import dataset_dir, load_dataset_arrays
+from core.datasets.status import DatasetStatus, require_ready
+from core.datasets.store import DatasetStore
 from core.db import close_connections, create_db_engine, create_session_factory
 from core.job_store import JobStore
 from core.migrate import migration_transaction
@@ -17,7 +22,7 @@ from core.model_store import ModelStore
 from core.schemas import TrainRequest
 from core.settings import Settings
 from core.status import JobStatus
-from core.tables import Base
+from core.tables import Base, Dataset
 from tests.core.registry_samples import make_trained_model
 
 
@@ -211,6 +216,80 @@ def test_jobs_from_before_promotion_read_without_one_and_the_migration_reverses(
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id FROM jobs ORDER BY id")).scalars().all()
     assert sorted(rows) == sorted(["old", new.id])
+    engine.dispose()
+
+
+def _insert_dataset_at_0004(engine, dataset_id: str) -> None:
+    table = sa.table(
+        "datasets",
+        *(sa.column(name) for name in ("id", "name", "kind", "test_split", "source_filename")),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        *(sa.column(name, sa.JSON) for name in ("class_names", "image_shape", "class_counts")),
+        *(sa.column(name, sa.Integer) for name in ("train_count", "test_count")),
+    )
+    row = {
+        "id": dataset_id,
+        "name": "flowers",
+        "kind": "image_folder",
+        "created_at": datetime(2026, 11, 1, tzinfo=UTC),
+        "class_names": ["daisy", "rose"],
+        "image_shape": [4, 4, 3],
+        "train_count": 3,
+        "test_count": 2,
+        "class_counts": {"train": {"daisy": 2, "rose": 1}, "test": {"daisy": 1, "rose": 1}},
+        "test_split": "archive",
+        "source_filename": "flowers.tar.gz",
+    }
+    with engine.begin() as connection:
+        connection.execute(table.insert(), [row])
+
+
+def test_datasets_from_before_preparation_are_ready_and_train_from_converted_arrays(settings):
+    from alembic import command
+    from alembic.config import Config
+
+    from core.migrate import MIGRATIONS
+
+    engine = _database_at(settings, "0004")
+    _insert_dataset_at_0004(engine, "old")
+    engine.dispose()
+    saved_before = DatasetArrays(
+        np.full((3, 4, 4, 3), 5, dtype=np.uint8),
+        np.array([0, 0, 1], dtype=np.int32),
+        np.zeros((2, 4, 4, 3), dtype=np.uint8),
+        np.array([0, 1], dtype=np.int32),
+        ["daisy", "rose"],
+    )
+    dataset_dir(settings, "old").mkdir(parents=True)
+    saved_before.save_npz(dataset_dir(settings, "old") / "arrays.npz")
+
+    sessions = create_session_factory(settings)  # upgrades to the head
+    datasets = DatasetStore(sessions)
+    old = datasets.get_dataset("old")
+    require_ready(old)  # jobs may train on it
+    arrays = load_dataset_arrays(old, settings)
+    processing = datasets.add_dataset(
+        Dataset(id="new", name="new", kind="image_folder", status=DatasetStatus.PROCESSING)
+    )
+    close_connections(sessions)
+
+    assert (old.status, old.attempts, old.claimed_by, old.problems) == ("ready", 0, None, None)
+    assert old.class_names == ["daisy", "rose"] and old.train_count == 3
+    assert isinstance(arrays.x_train, np.memmap) and (arrays.x_train == 5).all()
+    assert arrays.y_train.tolist() == [0, 0, 1] and arrays.class_names == ["daisy", "rose"]
+    assert processing.class_names is None and processing.train_count is None
+
+    engine = create_engine(settings.resolved_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    columns = {column["name"] for column in inspect(engine).get_columns("datasets")}
+    assert {"status", "progress", "problems", "claimed_by", "attempts"}.isdisjoint(columns)
+    with engine.connect() as connection:
+        # A dataset not ready has nothing the schema before needs: it is left out.
+        assert connection.execute(text("SELECT id FROM datasets")).scalars().all() == ["old"]
     engine.dispose()
 
 

@@ -12,6 +12,7 @@ import pytest
 from uvicorn.config import STARTUP_FAILURE
 
 from core.settings import Settings
+from devkit.datasets import upload_dataset, wait_until_prepared
 from devkit.processes import child_pids, free_port
 from devkit.samples import REPO_ROOT, cifar_samples
 from devkit.saved_models import save_untrained_model
@@ -64,9 +65,9 @@ def test_two_processes_serve_one_worker_trains_and_metrics_add_up(tmp_path, make
             wait_for(lambda: client.get("/healthz").json()["worker"] == "running", "worker running")
 
             archive = make_archive(["cat", "ship"], train_per_class=30, test_per_class=5)
-            dataset = client.post("/datasets", files={"file": ("d.tar.gz", archive.read_bytes())})
-            assert dataset.status_code == 201, dataset.text
-            body = {"dataset": dataset.json()["id"], "epochs": 1, "batch_size": 16, "seed": 1}
+            dataset = wait_until_prepared(client, upload_dataset(client, archive)["id"])
+            assert dataset["status"] == "ready", dataset
+            body = {"dataset": dataset["id"], "epochs": 1, "batch_size": 16, "seed": 1}
             job, _ = wait_for_job(client, client.post("/train", json=body).json()["id"])
             assert job["status"] == "succeeded", job["error"]
 

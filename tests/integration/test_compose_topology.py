@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devkit.datasets import upload_dataset, wait_until_prepared
 from devkit.samples import REPO_ROOT
 from tests.integration.running import start_service, stop_service
 
@@ -71,8 +72,9 @@ def test_api_and_standalone_worker_share_the_postgresql_queue(
         with api.client() as client:
             assert client.get("/healthz").json()["worker"] == "external"
             archive = make_archive(["cat", "ship"], train_per_class=10, test_per_class=2)
-            dataset = client.post("/datasets", files={"file": ("a.tar.gz", archive.read_bytes())})
-            job = client.post("/train", json={"dataset": dataset.json()["id"], "epochs": 1}).json()
+            # The standalone worker prepares it too.
+            dataset = wait_until_prepared(client, upload_dataset(client, archive)["id"])
+            job = client.post("/train", json={"dataset": dataset["id"], "epochs": 1}).json()
             deadline = time.monotonic() + 180
             while client.get(f"/jobs/{job['id']}").json()["status"] not in ("succeeded", "failed"):
                 assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()

@@ -17,6 +17,8 @@ from core.promotion import chance_warning
 from core.settings import Settings
 from core.tables import TrainedModel
 from devkit.browser import chromium_path, launch_chromium
+from devkit.datasets import prepare_uploaded_dataset, wait_until_prepared
+from devkit.datasets import upload_dataset as upload
 from devkit.samples import cifar_samples
 from devkit.saved_models import save_untrained_model
 from tests.conftest import CLASSES
@@ -82,15 +84,31 @@ def named_service(tmp_path: Path) -> Iterator[RunningService]:
         stop_service(running)
 
 
-def upload_dataset(service: RunningService, archive: Path, headers: dict[str, str] | None = None):
+@pytest.fixture
+def service_without_worker(tmp_path: Path) -> Iterator[RunningService]:
+    """The service with no worker: its uploads wait until a test prepares them."""
+    running = start_service(tmp_path / "var", tmp_path / "service.log", START_WORKER="false")
+    try:
+        yield running
+    finally:
+        stop_service(running)
+
+
+def upload_dataset(
+    service: RunningService,
+    archive: Path,
+    headers: dict[str, str] | None = None,
+    without_worker: bool = False,
+):
+    """Upload `archive` and wait until it is prepared: by the service's worker, or here for a
+    service without one."""
     with service.client() as client:
-        response = client.post(
-            "/datasets",
-            files={"file": ("sample.tar.gz", archive.read_bytes(), "application/gzip")},
-            headers=headers or {},
-        )
-    assert response.status_code == 201, response.text
-    return response.json()
+        client.headers.update(headers or {})
+        dataset_id = upload(client, archive)["id"]
+        if without_worker:
+            settings = Settings(data_dir=service.data_dir, _env_file=None)
+            prepare_uploaded_dataset(settings, dataset_id)
+        return wait_until_prepared(client, dataset_id)
 
 
 def responses_to_event_streams(page: Page) -> list[Response]:
@@ -225,7 +243,9 @@ def test_start_a_job_from_the_form_follow_its_bar_and_predict(service, make_arch
 
 def test_api_keys_errors_and_cancelling_in_the_page(keyed_service, make_archive, page):
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    dataset = upload_dataset(keyed_service, make_archive(CLASSES, 4, 2), headers=admin)
+    dataset = upload_dataset(
+        keyed_service, make_archive(CLASSES, 4, 2), headers=admin, without_worker=True
+    )
     event_streams = responses_to_event_streams(page)
     page.goto(keyed_service.url)
 
@@ -337,3 +357,31 @@ def test_promote_and_roll_back_a_named_model_in_the_page(named_service, page):
     expect(moves.first.locator(".reason")).to_have_text("rollback")
     assert dialogs[1].startswith("Move production of flowers to version 2?"), dialogs
     assert len(dialogs) == 3
+
+
+def test_uploads_show_their_preparation_until_ready_and_why_they_failed(
+    service_without_worker, make_archive, page
+):
+    settings = Settings(data_dir=service_without_worker.data_dir, _env_file=None)
+    with service_without_worker.client() as client:
+        broken = upload(client, make_archive(["cat"], 3, 0), name="broken")
+        prepare_uploaded_dataset(settings, broken["id"])
+        waiting = upload(client, make_archive(CLASSES, 4, 2), name="waiting")
+    page.goto(service_without_worker.url)
+
+    states = page.locator("#dataset-states > li")
+    expect(states).to_have_count(2)
+    expect(states.filter(has_text="waiting")).to_contain_text("being prepared")
+    failed = states.filter(has_text="broken")
+    expect(failed).to_contain_text("failed. The dataset archive is not usable.")
+    expect(failed.locator("li")).to_have_text(["Only one class (cat): at least 2 are needed."])
+    option = page.locator(f"#train-dataset option[value='{waiting['id']}']")
+    expect(option).to_be_disabled()
+    expect(page.locator(f"#train-dataset option[value='{broken['id']}']")).to_be_disabled()
+
+    prepare_uploaded_dataset(settings, waiting["id"])
+
+    # The page asks again on its own while a dataset is being prepared.
+    expect(option).to_be_enabled(timeout=15_000)
+    expect(option).to_have_text("waiting — 3 classes, 12 images")
+    expect(states).to_have_count(1)

@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devkit.samples import REPO_ROOT, cifar_samples
+from devkit.datasets import add_ready_dataset, upload_dataset, wait_until_prepared
+from devkit.processes import child_pids
+from devkit.samples import REPO_ROOT, cifar_samples, write_image_folder_archive
 from tests.integration.running import (
     RunningService,
     kill_if_running,
@@ -53,10 +55,30 @@ def slow_epochs_dataset(make_archive) -> bytes:
     return make_archive(CLASSES, train_per_class=500, test_per_class=20).read_bytes()
 
 
+@pytest.fixture(scope="module")
+def slow_preparation_archive(tmp_path_factory) -> Path:
+    """Three thousand images, each resized to 96x96 (`image_size`) as it is decoded: several
+    seconds of preparation, long enough to interrupt it in the middle."""
+    path = tmp_path_factory.mktemp("slow") / "slow.tar.gz"
+    return write_image_folder_archive(path, CLASSES[:3], train_per_class=1000)
+
+
 def _upload(client: httpx.Client, archive: bytes) -> str:
     response = client.post("/datasets", files={"file": ("d.tar.gz", archive, "application/gzip")})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    assert response.status_code == 202, response.text
+    dataset = wait_until_prepared(client, response.json()["id"])
+    assert dataset["status"] == "ready", dataset
+    return dataset["id"]
+
+
+def _upload_slow_preparation(client: httpx.Client, archive: Path) -> dict:
+    """Upload and wait until its images are being decoded."""
+    dataset = upload_dataset(client, archive, image_size="96")
+    deadline = time.monotonic() + 120
+    while not (client.get(f"/datasets/{dataset['id']}").json()["progress"] or {}).get("total"):
+        assert time.monotonic() < deadline, "the dataset's preparation did not start"
+        time.sleep(0.1)
+    return dataset
 
 
 def _train(client: httpx.Client, dataset: str, epochs: int) -> str:
@@ -199,9 +221,20 @@ def test_workers_racing_over_a_postgresql_queue_run_each_job_once(
     )
     sessions = create_session_factory(settings)
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=20, test_per_class=5)
-    dataset = register_dataset_archive(
-        archive, "d.tar.gz", "d", None, settings, DatasetStore(sessions)
-    )
+    dataset = add_ready_dataset(settings, archive, "d")
+    # And uploads for the workers' preparers to race over.
+    datasets = DatasetStore(sessions)
+    uploads = [
+        register_dataset_archive(
+            make_archive(["cat", "ship"], train_per_class=10, test_per_class=2),
+            "u.tar.gz",
+            f"upload {i}",
+            None,
+            settings,
+            datasets,
+        ).id
+        for i in range(4)
+    ]
     jobs = JobStore(sessions)
     request = TrainRequest(dataset=dataset.id, epochs=1, batch_size=16, seed=1)
     job_ids = {jobs.create_job(request.resolve(seed=0)).id for _ in range(12)}
@@ -236,6 +269,63 @@ def test_workers_racing_over_a_postgresql_queue_run_each_job_once(
     ]
     started_ids = sorted(job_id for line in started for job_id in job_ids if job_id in line)
     assert started_ids == sorted(job_ids)  # each job started exactly once, by one worker
+    prepared = [datasets.get_dataset(upload) for upload in uploads]
+    assert {(upload.status, upload.attempts) for upload in prepared} == {("ready", 1)}
+    lines = [line for log in logs for line in log.read_text().splitlines()]
+    begun = [line for line in lines if '"dataset preparation started"' in line]
+    # Each prepared exactly once, by one worker.
+    assert sorted(upload for line in begun for upload in uploads if upload in line) == sorted(
+        uploads
+    )
+
+
+def test_a_worker_killed_mid_preparation_is_replaced_and_the_dataset_gets_ready(
+    recovering_service, slow_preparation_archive
+):
+    with recovering_service.client() as client:
+        dataset_id = _upload_slow_preparation(client, slow_preparation_archive)["id"]
+        (worker,) = worker_pids(recovering_service.process.pid)
+        children = child_pids(worker, b"core.datasets.preparation_child")
+        os.kill(worker, signal.SIGKILL)
+        # Its lifeline cut, the child decoding for it stops too.
+        assert children and all(wait_for_exit(child, timeout=10) for child in children)
+
+        dataset = wait_until_prepared(client, dataset_id)
+
+    assert dataset["status"] == "ready", dataset
+    assert dataset["progress"] == {"done": 3000, "total": 3000}
+    assert (dataset["train_count"], dataset["image_shape"]) == (2400, [96, 96, 3])
+    source = recovering_service.data_dir / "datasets" / dataset_id / "source.tar.gz"
+    assert source.read_bytes() == slow_preparation_archive.read_bytes()
+    log = recovering_service.log.read_text()
+    assert log.count('"dataset preparation started"') == 2  # the killed worker's, its successor's
+
+
+def test_restarting_the_service_mid_preparation_loses_nothing(
+    tmp_path: Path, slow_preparation_archive
+):
+    data_dir = tmp_path / "var"
+    first = start_service(data_dir, tmp_path / "service.log", **FAST_RECOVERY)
+    try:
+        with first.client() as client:
+            dataset_id = _upload_slow_preparation(client, slow_preparation_archive)["id"]
+    finally:
+        stop_service(first)  # SIGTERM, as a container stop sends it
+    assert "dataset handed back: the worker is stopping" in (tmp_path / "service.log").read_text()
+
+    second = start_service(data_dir, tmp_path / "restarted.log", **FAST_RECOVERY)
+    try:
+        with second.client() as client:
+            dataset = wait_until_prepared(client, dataset_id)
+            job, _ = wait_for_job(client, _train(client, dataset_id, epochs=1))
+    finally:
+        stop_service(second)
+
+    assert dataset["status"] == "ready", dataset
+    assert dataset["train_count"] == 2400
+    source = data_dir / "datasets" / dataset_id / "source.tar.gz"
+    assert source.read_bytes() == slow_preparation_archive.read_bytes()
+    assert job["status"] == "succeeded", job["error"]
 
 
 def test_restarting_the_service_loses_nothing(tmp_path: Path, slow_epochs_dataset):

@@ -4,6 +4,7 @@ import signal
 
 import pytest
 
+from devkit.datasets import upload_dataset, wait_until_prepared
 from tests.app.test_job_events import read_events
 from tests.integration.running import start_service, stop_service
 
@@ -13,9 +14,8 @@ pytestmark = pytest.mark.slow
 def test_the_event_stream_shows_a_real_job_from_queue_to_outcome(service, make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=200, test_per_class=10)
     with service.client() as client:
-        upload = client.post("/datasets", files={"file": ("d.tar.gz", archive.read_bytes())})
-        assert upload.status_code == 201, upload.text
-        body = {"dataset": upload.json()["id"], "epochs": 2, "batch_size": 16, "seed": 3}
+        dataset = wait_until_prepared(client, upload_dataset(client, archive)["id"])
+        body = {"dataset": dataset["id"], "epochs": 2, "batch_size": 16, "seed": 3}
         job_id = client.post("/train", json=body).json()["id"]
 
         with client.stream("GET", f"/jobs/{job_id}/events", timeout=300) as response:

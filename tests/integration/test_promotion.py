@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devkit.datasets import upload_dataset, wait_until_prepared
 from tests.integration.running import RunningService, start_service, stop_service, wait_for_job
 
 pytestmark = pytest.mark.slow
@@ -85,9 +86,9 @@ def blue_file() -> dict:
 
 
 def upload(client, archive: Path) -> str:
-    response = client.post("/datasets", files={"file": (archive.name, archive.read_bytes())})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    dataset = wait_until_prepared(client, upload_dataset(client, archive)["id"])
+    assert dataset["status"] == "ready", dataset
+    return dataset["id"]
 
 
 def train(client, **body) -> dict:

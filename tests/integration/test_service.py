@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from devkit.datasets import upload_dataset, wait_until_prepared
 from devkit.samples import cifar_samples
 from tests.integration.running import wait_for_job, worker_pids
 from tests.tensorboard_events import logged_steps
@@ -21,9 +22,12 @@ def test_upload_train_follow_and_predict(service, make_archive):
         upload = client.post(
             "/datasets", files={"file": ("sample.tar.gz", archive.read_bytes(), "application/gzip")}
         )
-        assert upload.status_code == 201, upload.text
-        dataset = upload.json()
+        assert upload.status_code == 202, upload.text
+        assert upload.json()["status"] == "processing"
+        dataset = wait_until_prepared(client, upload.json()["id"])
+        assert dataset["status"] == "ready", dataset
         assert dataset["class_names"] == CLASSES
+        assert dataset["progress"] == {"done": 320, "total": 320}
 
         started = client.post(
             "/train",
@@ -76,9 +80,9 @@ def test_upload_train_follow_and_predict(service, make_archive):
 def test_failed_job_reports_its_error_and_the_worker_goes_on(service, make_archive):
     archive = make_archive(["cat", "ship"], train_per_class=10, test_per_class=2)
     with service.client() as client:
-        dataset = client.post("/datasets", files={"file": ("a.tar.gz", archive.read_bytes())})
-        dataset_id = dataset.json()["id"]
-        arrays = service.data_dir / "datasets" / dataset_id / "arrays.npz"
+        dataset_id = upload_dataset(client, archive)["id"]
+        wait_until_prepared(client, dataset_id)
+        arrays = service.data_dir / "datasets" / dataset_id / "arrays"
         arrays.rename(arrays.with_suffix(".moved"))  # the job will not find its data
         failing = client.post("/train", json={"dataset": dataset_id, "epochs": 1}).json()
         failed, _ = wait_for_job(client, failing["id"])
@@ -88,7 +92,7 @@ def test_failed_job_reports_its_error_and_the_worker_goes_on(service, make_archi
 
     assert failed["status"] == "failed"
     assert failed["error"]["type"] == "FileNotFoundError"
-    assert "arrays.npz" in failed["error"]["message"]
+    assert "arrays/x_train.npy" in failed["error"]["message"]
     assert succeeded["status"] == "succeeded"
 
 

@@ -7,11 +7,10 @@ import sys
 
 import pytest
 
-from core.datasets.registration import register_dataset_archive
-from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.model_store import ModelStore
 from core.schemas import TrainRequest
+from devkit.datasets import add_ready_dataset
 from devkit.samples import REPO_ROOT
 from tests.scripts import run_script
 
@@ -33,9 +32,7 @@ runpy.run_module("worker", run_name="__main__", alter_sys=True)
 
 def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
-    dataset = register_dataset_archive(
-        archive, "a.tar.gz", None, None, settings, DatasetStore(sessions)
-    )
+    dataset = add_ready_dataset(settings, archive)
     jobs = JobStore(sessions)
     request = TrainRequest(dataset=dataset.id, model="airbench", epochs=2, batch_size=32, seed=2)
     job_id = jobs.create_job(request.resolve(seed=0)).id

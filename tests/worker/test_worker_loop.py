@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.datasets.loading import dataset_arrays_path
-from core.datasets.registration import register_dataset_archive
+from core.datasets.loading import dataset_arrays_dir
 from core.datasets.store import DatasetStore
 from core.job_store import JobStore
 from core.model_registry import ModelRegistry
@@ -16,6 +15,7 @@ from core.model_store import ModelStore
 from core.promotion import chance_warning
 from core.schemas import TrainRequest
 from core.status import JobStatus
+from devkit.datasets import add_ready_dataset
 from worker.loop import run_worker
 
 pytestmark = pytest.mark.slow
@@ -24,9 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def dataset(settings, sessions, make_archive):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
-    return register_dataset_archive(
-        archive, "sample.tar.gz", "sample", None, settings, DatasetStore(sessions)
-    )
+    return add_ready_dataset(settings, archive, "sample")
 
 
 def _queue(job_store: JobStore, dataset_id: str, **overrides) -> str:
@@ -48,7 +46,7 @@ def test_worker_trains_saves_and_goes_on_after_a_failure(settings, sessions, dat
     failed = job_store.get_job(failing_id)
     assert failed.status == JobStatus.FAILED
     assert failed.error_type == "FileNotFoundError"
-    assert str(dataset_arrays_path(settings, "gone")) in (failed.error_message or "")
+    assert str(dataset_arrays_dir(settings, "gone")) in (failed.error_message or "")
 
     job = job_store.get_job(good_id)
     assert job.status == JobStatus.SUCCEEDED, job.error_message

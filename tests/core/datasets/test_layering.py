@@ -10,9 +10,9 @@ PACKAGE = REPO_ROOT / "core" / "datasets"
 
 
 def _documented_layers() -> list[set[str]]:
-    """The package docstring's `top | ... | bottom` line, as sets of module names."""
-    line = next(line for line in (core.datasets.__doc__ or "").splitlines() if " | " in line)
-    return [set(re.findall(r"\w+", layer)) for layer in line.split("|")]
+    """The package docstring's `top | ... | bottom` lines, as sets of module names."""
+    layers = (core.datasets.__doc__ or "").split("below its own:\n", 1)[1]
+    return [set(re.findall(r"\w+", layer)) for layer in layers.split("|")]
 
 
 def _imported_siblings(module: str) -> set[str]:

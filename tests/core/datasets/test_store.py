@@ -1,10 +1,15 @@
+import threading
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.datasets.builtin import BUILTIN_DATASETS
+from core.datasets.status import DatasetStatus
 from core.datasets.store import DatasetStore
-from core.tables import Dataset
+from core.tables import Dataset, utc_now
+from tests.core.threads import in_threads
 
 
 @pytest.fixture
@@ -28,3 +33,131 @@ def test_a_process_that_loses_the_race_to_record_the_builtin_datasets_starts_any
         for builtin in BUILTIN_DATASETS:
             count = select(func.count()).select_from(Dataset).where(Dataset.id == builtin.id)
             assert session.scalar(count) == 1
+
+
+@pytest.fixture
+def store(sessions) -> DatasetStore:
+    return DatasetStore(sessions)
+
+
+@pytest.fixture
+def make_upload(store: DatasetStore):
+    """A dataset recorded as an upload records it: processing, no worker yet."""
+    counter = iter(range(1_000_000))
+
+    def make(status: DatasetStatus = DatasetStatus.PROCESSING) -> Dataset:
+        number = next(counter)
+        return store.add_dataset(
+            Dataset(
+                id=f"upload-{number}",
+                name=f"upload {number}",
+                kind="image_folder",
+                status=status,
+                created_at=utc_now() + timedelta(seconds=number),
+                progress={"done": 0, "total": None},
+                attempts=0,
+            )
+        )
+
+    return make
+
+
+def _lapse_heartbeat(store: DatasetStore, dataset_id: str) -> None:
+    with store._sessions.begin() as session:
+        session.execute(
+            update(Dataset)
+            .where(Dataset.id == dataset_id)
+            .values(heartbeat_at=utc_now() - timedelta(hours=1))
+        )
+
+
+def test_claim_takes_the_oldest_processing_dataset_once(store: DatasetStore, make_upload):
+    make_upload(DatasetStatus.READY)
+    first, second = make_upload(), make_upload()
+    make_upload(DatasetStatus.FAILED)
+
+    claims = [store.claim_next_dataset(f"w{i}", 60, 3) for i in range(3)]
+
+    assert [claim.id if claim else None for claim in claims] == [first.id, second.id, None]
+    assert claims[0] is not None and claims[0].claimed_by == "w0" and claims[0].attempts == 1
+    assert claims[0].heartbeat_at is not None
+
+
+def test_racing_workers_never_share_a_dataset(store: DatasetStore, make_upload):
+    uploads = {make_upload().id for _ in range(12)}
+    claims: list[str] = []
+    lock = threading.Lock()
+
+    def drain(worker: int) -> None:
+        while (dataset := store.claim_next_dataset(f"w{worker}", 60, 3)) is not None:
+            with lock:
+                claims.append(dataset.id)
+
+    in_threads(drain, 4)
+
+    assert sorted(claims) == sorted(uploads)  # each exactly once
+
+
+def test_a_dataset_whose_preparer_stopped_heartbeating_is_claimed_again(
+    store: DatasetStore, make_upload
+):
+    upload = make_upload()
+    store.claim_next_dataset("dead", 60, 3)
+    assert store.heartbeat_dataset(upload.id, "dead", {"done": 10, "total": 40})
+    assert store.claim_next_dataset("other", 60, 3) is None  # its heartbeat is fresh
+
+    _lapse_heartbeat(store, upload.id)
+    reclaimed = store.claim_next_dataset("other", 60, 3)
+
+    assert reclaimed is not None and reclaimed.id == upload.id
+    assert reclaimed.claimed_by == "other" and reclaimed.attempts == 2
+    assert store.heartbeat_dataset(upload.id, "dead") is False
+    assert store.finish_dataset(upload.id, DatasetStatus.READY, "dead") is False
+    assert store.get_dataset(upload.id).status == DatasetStatus.PROCESSING
+
+
+def test_a_dataset_out_of_attempts_fails_with_the_reason(store: DatasetStore, make_upload):
+    upload = make_upload()
+    for worker in ("first", "second"):
+        store.claim_next_dataset(worker, 60, 2)
+        _lapse_heartbeat(store, upload.id)
+
+    assert store.claim_next_dataset("third", 60, 2) is None
+
+    failed = store.get_dataset(upload.id)
+    assert failed.status == DatasetStatus.FAILED and failed.claimed_by is None
+    assert "stopped 2 times before it finished" in (failed.error_message or "")
+
+
+def test_a_crash_uses_up_an_attempt_and_a_stopping_worker_does_not(
+    store: DatasetStore, make_upload
+):
+    upload = make_upload()
+    store.claim_next_dataset("w", 60, 3)
+    assert store.release_dataset(upload.id, "w", attempt_used=True)
+    crashed = store.claim_next_dataset("w", 60, 3)
+    assert store.release_dataset(upload.id, "w", attempt_used=False)
+    handed_back = store.get_dataset(upload.id)
+
+    assert crashed is not None and crashed.attempts == 2
+    assert handed_back.attempts == 1 and handed_back.claimed_by is None
+    assert handed_back.status == DatasetStatus.PROCESSING
+    assert store.release_dataset(upload.id, "w", attempt_used=False) is False  # not claimed
+
+
+def test_only_the_claiming_worker_records_how_the_preparation_ended(
+    store: DatasetStore, make_upload
+):
+    upload = make_upload()
+    store.claim_next_dataset("w", 60, 3)
+    outcome = {"class_names": ["a", "b"], "train_count": 8, "progress": {"done": 10, "total": 10}}
+
+    refused = store.finish_dataset(upload.id, DatasetStatus.READY, "other", **outcome)
+    recorded = store.finish_dataset(upload.id, DatasetStatus.READY, "w", **outcome)
+    again = store.finish_dataset(upload.id, DatasetStatus.FAILED, "w", error_message="late")
+
+    assert (refused, recorded, again) == (False, True, False)
+    ready = store.get_dataset(upload.id)
+    assert ready.status == DatasetStatus.READY and ready.class_names == ["a", "b"]
+    assert ready.train_count == 8 and ready.progress == {"done": 10, "total": 10}
+    assert ready.claimed_by is None and ready.heartbeat_at is None and ready.error_message is None
