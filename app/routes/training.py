@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request, Response
 
 from app.deps import ServicesDep
 from app.routes.jobs import to_job_public
+from core.errors import InvalidInputError
 from core.schemas import JobPublic, TrainRequest
+from models import get_architecture
 
 router = APIRouter(tags=["jobs"])
 
@@ -16,8 +18,12 @@ def create_training_job(
     body: TrainRequest, services: ServicesDep, request: Request, response: Response
 ) -> JobPublic:
     """Queue a training job; follow it at the returned `url`."""
-    # An unknown dataset is a 404 now, not a failed job later.
-    services.datasets.get_dataset(body.dataset)
+    # An unknown dataset is a 404 now, not a failed job later; so are images too small for the
+    # network.
+    dataset = services.datasets.get_dataset(body.dataset)
+    refusal = get_architecture(body.model).sizes.refusal(*dataset.image_shape[:2])
+    if refusal:
+        raise InvalidInputError(refusal)
     params = body.resolve(seed=secrets.randbelow(2**31))
     job = services.jobs.create_job(params, name=body.name)
     public = to_job_public(job, request)

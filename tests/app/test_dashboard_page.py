@@ -53,3 +53,12 @@ def test_architectures_are_listed_with_their_recipe_defaults(client):
     assert quick["epochs"] == ARCHITECTURES["quick_cnn"].recipe.epochs
     assert quick["batch_size"] == ARCHITECTURES["quick_cnn"].recipe.batch_size
     assert quick["description"] == ARCHITECTURES["quick_cnn"].description
+
+
+def test_architectures_state_the_image_sizes_each_is_made_for(client):
+    body = client.get("/architectures").json()
+
+    sizes = {a["name"]: a["input_sizes"] for a in body["data"]}
+    assert sizes["quick_cnn"] == {"design": 32, "low": 24, "high": 256, "smallest": 7}
+    assert sizes["seed_cnn"] == {"design": 32, "low": 24, "high": 64, "smallest": 18}
+    assert sizes["airbench"]["high"] == 256
