@@ -97,7 +97,7 @@ def _upscaled(images: np.ndarray, side: int) -> np.ndarray:
         return images
     return np.stack(
         [
-            np.asarray(Image.fromarray(image).resize((side, side), Image.BILINEAR))
+            np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BILINEAR))
             for image in images
         ]
     )

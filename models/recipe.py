@@ -15,9 +15,9 @@ MixedPrecision = Literal["auto", "off", "bfloat16", "float16"]
 # "auto": Keras decides (XLA where the model supports it).
 JitCompile = Literal["auto", "on", "off"]
 # "auto": on for images whose shorter side is over CROP_AUTO_ABOVE pixels.
-RandomResizedCrop = Literal["auto", "on", "off"]
-# Photos rather than CIFAR's 32 pixels: there crops cost the fast recipes accuracy
-# (docs/training-speed.md#any-resolution).
+CropSetting = Literal["auto", "on", "off"]
+# Crops are for photos: at CIFAR-10's 32 pixels they cost quick_cnn accuracy
+# (docs/training-speed.md#random-resized-crops).
 CROP_AUTO_ABOVE = 64
 
 
@@ -53,7 +53,7 @@ class Recipe(BaseModel):
         le=16,
         description="Random shifts of up to this many pixels while training.",
     )
-    random_resized_crop: RandomResizedCrop = Field(
+    random_resized_crop: CropSetting = Field(
         default="off",
         description="Random crops while training, each resized back to the image's size: "
         f"`auto`: for images whose shorter side is over {CROP_AUTO_ABOVE} pixels.",
