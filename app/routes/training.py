@@ -8,6 +8,7 @@ from app.deps import ServicesDep
 from app.routes.jobs import to_job_public
 from core.errors import InvalidInputError
 from core.schemas import JobPublic, TrainRequest
+from core.tables import Dataset
 from models import get_architecture
 
 router = APIRouter(tags=["jobs"])
@@ -18,14 +19,17 @@ def create_training_job(
     body: TrainRequest, services: ServicesDep, request: Request, response: Response
 ) -> JobPublic:
     """Queue a training job; follow it at the returned `url`."""
-    # An unknown dataset is a 404 now, not a failed job later; so are images too small for the
-    # network.
-    dataset = services.datasets.get_dataset(body.dataset)
-    refusal = get_architecture(body.model).sizes.refusal(*dataset.image_shape[:2])
-    if refusal:
-        raise InvalidInputError(refusal)
+    # An unknown dataset is a 404 now, images too small for the network a 422, not a failed
+    # job later.
+    _refuse_images_too_small(services.datasets.get_dataset(body.dataset), body.model)
     params = body.resolve(seed=secrets.randbelow(2**31))
     job = services.jobs.create_job(params, name=body.name)
     public = to_job_public(job, request)
     response.headers["Location"] = public.url
     return public
+
+
+def _refuse_images_too_small(dataset: Dataset, model: str) -> None:
+    refusal = get_architecture(model).sizes.refusal(*dataset.image_shape[:2])
+    if refusal:
+        raise InvalidInputError(refusal)
