@@ -1,9 +1,15 @@
 """A fast CIFAR-10 network in the family of airbench94 (Keller Jordan, 2024) and David Page's
 ResNet-9: conv-pool-BN-GELU blocks of widths 64/256/256, trained with a short, large-batch,
-high-learning-rate recipe."""
+high-learning-rate recipe.
+
+Designed for CIFAR's 32x32 images; a larger image is first averaged down, 2x2 pixels into one,
+until its shorter side is at most 64 pixels, so the blocks see about the image they were
+designed for, and the whitening layer's 2x2 patches span detail rather than the near-constant
+patches of an image much larger than its content."""
 
 from typing import TYPE_CHECKING, Any
 
+from models.input_sizes import InputSizes, downsampling_steps
 from models.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -12,6 +18,8 @@ if TYPE_CHECKING:
 # Per-channel statistics of CIFAR-10's training images, in 0-255 pixels.
 CIFAR10_MEAN = (125.3, 123.0, 113.9)
 CIFAR10_STD = (63.0, 62.1, 66.7)
+
+SIZES = InputSizes(design=32, low=24, high=256, smallest=9)
 
 RECIPE = Recipe(
     optimizer="sgd",
@@ -27,6 +35,8 @@ RECIPE = Recipe(
     warmup_fraction=0.23,
     flip=True,
     translate=2,
+    # Photos' augmentation, for images larger than CIFAR's (not yet measured on a GPU).
+    random_resized_crop="auto",
     tta=True,
     tta_shift=1,
     whiten_init=True,
@@ -49,6 +59,8 @@ def build_airbench(
     x = layers.Normalization(
         mean=list(CIFAR10_MEAN), variance=[s * s for s in CIFAR10_STD], name="normalize"
     )(inputs)
+    for step in range(1, downsampling_steps(*input_shape[:2], SIZES.design) + 1):
+        x = layers.AveragePooling2D(2, padding="same", name=f"downsample{step}")(x)
     x = layers.Conv2D(24, 2, padding="valid", name="whiten")(x)
     x = layers.Activation("gelu")(x)
     for block, width in enumerate(widths, start=1):

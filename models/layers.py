@@ -1,6 +1,7 @@
 """Custom layers, losses and schedules of the networks, written with `keras.ops` only so they
 run inside the compiled step on any backend, and registered so saved models load safely."""
 
+import math
 from typing import Any
 
 import keras
@@ -54,6 +55,76 @@ class RandomFlipTranslate(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "flip": self.flip, "pixels": self.pixels, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RandomResizedCrop(keras.layers.Layer):
+    """Training-time augmentation for photos, on the accelerator: each image replaced by a random
+    crop of it, covering between `min_area` of its area and all of it, its shape the image's own
+    stretched by an aspect ratio drawn between 1/`max_aspect` and `max_aspect` (log-uniform, as
+    torchvision's), resized back to the image's size. Identity at inference.
+
+    Bilinear resampling along each axis in turn, as a batched matrix product, so every image
+    gets its own crop within one compiled step.
+    """
+
+    def __init__(
+        self,
+        min_area: float = 0.25,
+        max_aspect: float = 4 / 3,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.min_area = min_area
+        self.max_aspect = max_aspect
+        self.seed = seed
+        self._seeds = keras.random.SeedGenerator(seed)
+
+    def call(self, images: Any, training: bool | None = None) -> Any:
+        if not training:
+            return images
+        batch = ops.shape(images)[0]
+        height, width = images.shape[1], images.shape[2]
+        area = keras.random.uniform((batch,), self.min_area, 1.0, seed=self._seeds)
+        log_aspect = math.log(self.max_aspect)
+        aspect = ops.exp(keras.random.uniform((batch,), -log_aspect, log_aspect, seed=self._seeds))
+        # In pixels; the aspect stretches the image's own shape, and a crop wider or taller
+        # than the image is cut to it.
+        crop_height = height * ops.minimum(ops.sqrt(area / aspect), 1.0)
+        crop_width = width * ops.minimum(ops.sqrt(area * aspect), 1.0)
+        top = keras.random.uniform((batch,), seed=self._seeds) * (height - crop_height)
+        left = keras.random.uniform((batch,), seed=self._seeds) * (width - crop_width)
+        images = _resample_axis(images, top, crop_height, axis=1)
+        return _resample_axis(images, left, crop_width, axis=2)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "min_area": self.min_area,
+            "max_aspect": self.max_aspect,
+            "seed": self.seed,
+        }
+
+
+def _resample_axis(images: Any, start: Any, length: Any, axis: int) -> Any:
+    """Each image's span [start, start + length) of `axis` (per image, in pixels), stretched
+    bilinearly over the axis' whole size (pixel centres, as align_corners=False)."""
+    size = images.shape[axis]
+    steps = (ops.arange(size, dtype="float32") + 0.5) / size
+    source = start[:, None] + steps[None, :] * length[:, None] - 0.5
+    source = ops.clip(source, 0.0, size - 1.0)
+    # Bilinear weights as a matrix per image (each row: two neighbours, weighted by nearness),
+    # applied as one batched matrix product: a gather per image ran 2-7 times slower on CPUs.
+    pixels = ops.arange(size, dtype="float32")
+    weights = ops.relu(1.0 - ops.abs(source[:, :, None] - pixels[None, None, :]))
+    weights = ops.cast(weights, images.dtype)
+    if axis == 1:
+        return ops.einsum("bih,bhwc->biwc", weights, images)
+    return ops.einsum("bjw,bhwc->bhjc", weights, images)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

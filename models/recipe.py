@@ -14,6 +14,11 @@ ScheduleName = Literal["constant", "warmup_linear_decay"]
 MixedPrecision = Literal["auto", "off", "bfloat16", "float16"]
 # "auto": Keras decides (XLA where the model supports it).
 JitCompile = Literal["auto", "on", "off"]
+# "auto": on for images whose shorter side is over CROP_AUTO_ABOVE pixels.
+CropSetting = Literal["auto", "on", "off"]
+# Crops are for photos: at CIFAR-10's 32 pixels they cost quick_cnn accuracy
+# (docs/training-speed.md#random-resized-crops).
+CROP_AUTO_ABOVE = 64
 
 
 class Recipe(BaseModel):
@@ -47,6 +52,18 @@ class Recipe(BaseModel):
         ge=0,
         le=16,
         description="Random shifts of up to this many pixels while training.",
+    )
+    random_resized_crop: CropSetting = Field(
+        default="off",
+        description="Random crops while training, each resized back to the image's size: "
+        f"`auto`: for images whose shorter side is over {CROP_AUTO_ABOVE} pixels.",
+    )
+    crop_min_area: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="The least share of an image's area a random crop keeps (its shape the "
+        "image's stretched by up to 4:3 either way).",
     )
     tta: bool = Field(
         default=False, description="Evaluate on each test image and its mirror image, averaged."
@@ -87,3 +104,9 @@ class Recipe(BaseModel):
     steps_per_execution: int = Field(
         default=1, ge=1, le=10000, description="Training steps run per call into the backend."
     )
+
+    def crops(self, image_shape: tuple[int, ...]) -> bool:
+        """Whether training on images of this (height, width, ...) takes random resized crops."""
+        if self.random_resized_crop == "auto":
+            return min(image_shape[:2]) > CROP_AUTO_ABOVE
+        return self.random_resized_crop == "on"

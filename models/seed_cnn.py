@@ -2,10 +2,16 @@
 
 from typing import TYPE_CHECKING
 
+from models.input_sizes import InputSizes
 from models.recipe import Recipe
 
 if TYPE_CHECKING:
     import keras
+
+# Made for CIFAR's 32x32 images: its dense layer takes the last convolution's whole output, so
+# its weights grow with the square of the side (590,000 of them at 64 pixels, 15 million at 256),
+# and three unpadded convolutions and two poolings leave nothing of an image under 18 pixels.
+SIZES = InputSizes(design=32, low=24, high=64, smallest=18)
 
 # Exactly the seed program's: no augmentation, float32 everywhere.
 RECIPE = Recipe(

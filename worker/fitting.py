@@ -13,7 +13,7 @@ import numpy as np
 from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainParams
 from models import get_architecture
-from models.layers import RandomFlipTranslate, SparseCrossentropy
+from models.layers import RandomFlipTranslate, RandomResizedCrop, SparseCrossentropy
 from models.whitening import initialize_whitening
 from worker.checkpoint import EpochCheckpoint, restore_latest_checkpoint
 from worker.clock import StepClock
@@ -154,15 +154,29 @@ def _build(
             x_train,
             lambda images: predict_evenly(before_whiten, images, replicas, PREDICT_BATCH),
         )
-    if not (params.flip or params.translate):
+    augmentation = _augmentation(params, arrays.image_shape)
+    if not augmentation:
         return network
     # Augmentation is a layer of the trained model, so it runs inside the compiled step on the
     # accelerator; at inference it passes images through unchanged.
     inputs = keras.Input(shape=arrays.image_shape, name="pixels")
-    augmented = RandomFlipTranslate(params.flip, params.translate, params.seed, name="augment")(
-        inputs
-    )
+    augmented = inputs
+    for layer in augmentation:
+        augmented = layer(augmented)
     return keras.Model(inputs, network(augmented), name=network.name)
+
+
+def _augmentation(params: TrainParams, image_shape: tuple[int, int, int]) -> list[keras.Layer]:
+    layers: list[keras.Layer] = []
+    if params.crops(image_shape):
+        # Another seed than the flips': the same one would draw the same numbers for both.
+        seed = (params.seed + 1) % 2**31
+        layers.append(RandomResizedCrop(params.crop_min_area, seed=seed, name="crop"))
+    if params.flip or params.translate:
+        layers.append(
+            RandomFlipTranslate(params.flip, params.translate, params.seed, name="augment")
+        )
+    return layers
 
 
 def evaluate(

@@ -15,6 +15,7 @@ from core.promotion_flow import promote_new_version
 from core.schemas import TrainParams
 from core.settings import Settings
 from core.tables import Job, TrainedModel
+from models import get_architecture
 from worker.confusion import confusion_metrics
 from worker.control import JobControl
 from worker.distribution import get_distribution
@@ -45,6 +46,11 @@ def train_job(job: Job, settings: Settings, stores: Stores, control: JobControl)
     dataset = stores.datasets.get_dataset(params.dataset)
     require_ready(dataset)  # as POST /train does: a guard for jobs queued any other way
     arrays = load_dataset_arrays(dataset, settings)
+    size_warning = get_architecture(params.model).sizes.warning(*arrays.image_shape[:2])
+    if size_warning:
+        job_logger("worker", job.id).warning(
+            size_warning, extra={"image_shape": list(arrays.image_shape)}
+        )
     distribution = get_distribution(settings.cpu_replicas, settings.xla_cache_dir)
     stores.jobs.record_devices(job.id, distribution.devices, distribution.replicas)
     batch_size = replica_batch_size(params.batch_size, distribution.replicas)

@@ -40,11 +40,24 @@ class ModelsPublic(BaseModel):
     count: int
 
 
+class InputSizesPublic(BaseModel):
+    """Image sides, in pixels, a network is made for."""
+
+    design: int = Field(description="The side the network was designed for.")
+    low: int = Field(description="The shortest side it is meant for.")
+    high: int = Field(
+        description="The longest side it is meant for; a job on images outside `low` to `high` "
+        "trains, with a warning in its log."
+    )
+    smallest: int = Field(description="The shortest side it can take: `POST /train` refuses less.")
+
+
 class ArchitecturePublic(BaseModel):
     name: str
     description: str
     epochs: int = Field(description="Epochs a job trains for when the request sets none.")
     batch_size: int = Field(description="Batch size a job uses when the request sets none.")
+    input_sizes: InputSizesPublic
 
 
 class ArchitecturesPublic(BaseModel):

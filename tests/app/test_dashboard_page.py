@@ -73,3 +73,12 @@ def _route_pattern(route: str) -> re.Pattern[str]:
     """A route of the API's schema as a pattern: each `{parameter}` matches one segment."""
     segments = route.split("/")
     return re.compile("/".join("[^/]+" if s.startswith("{") else re.escape(s) for s in segments))
+
+
+def test_architectures_state_the_image_sizes_each_is_made_for(client):
+    body = client.get("/architectures").json()
+
+    sizes = {a["name"]: a["input_sizes"] for a in body["data"]}
+    assert sizes["quick_cnn"] == {"design": 32, "low": 24, "high": 256, "smallest": 7}
+    assert sizes["seed_cnn"] == {"design": 32, "low": 24, "high": 64, "smallest": 18}
+    assert sizes["airbench"]["high"] == 256

@@ -4,6 +4,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from core.settings import Settings
 from core.status import JobStatus
+from devkit.datasets import upload_ready_dataset
 from models.recipe import Recipe
 
 
@@ -91,6 +92,22 @@ def test_unknown_dataset_is_404_and_queues_nothing(client):
     assert response.status_code == 404
     assert response.json() == {"detail": "No dataset with id 'nope'.", "type": "not_found"}
     assert client.get("/jobs").json()["count"] == 0
+
+
+def test_images_too_small_for_the_network_are_422_and_queue_nothing(client, settings, make_archive):
+    archive = make_archive(["airplane", "cat"], train_per_class=4, test_per_class=2)
+    dataset = upload_ready_dataset(client, settings, archive, image_size="16x16")["id"]
+
+    response = client.post("/train", json={"dataset": dataset, "model": "seed_cnn"})
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Images of 16x16 pixels are too small for this network: it needs at least 18x18.",
+        "type": "validation_error",
+    }
+    assert client.get("/jobs").json()["count"] == 0
+    # quick_cnn, which takes 16 pixels, is queued.
+    assert client.post("/train", json={"dataset": dataset, "model": "quick_cnn"}).status_code == 202
 
 
 def test_unknown_job_is_404(client):

@@ -3,7 +3,12 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from models.layers import RandomFlipTranslate, SparseCrossentropy, WarmupLinearDecay  # noqa: E402
+from models.layers import (  # noqa: E402
+    RandomFlipTranslate,
+    RandomResizedCrop,
+    SparseCrossentropy,
+    WarmupLinearDecay,
+)
 
 
 def _numpy(tensor) -> np.ndarray:
@@ -40,6 +45,55 @@ def test_augmentation_is_identity_at_inference():
     images = np.random.default_rng(1).random((4, 8, 8, 3)).astype("float32")
 
     assert (_numpy(RandomFlipTranslate()(images, training=False)) == images).all()
+
+
+def test_resized_crops_stretch_a_part_of_each_image_over_the_whole():
+    # A ramp along the width, the same in every row: a crop of it is a ramp again, as steep as
+    # the crop is narrow, starting wherever the crop starts.
+    ramp = np.broadcast_to(np.arange(40, dtype="float32")[None, :, None], (30, 40, 3))
+    images = np.repeat(ramp[None], 64, axis=0)
+    layer = RandomResizedCrop(min_area=0.25, seed=2)
+
+    out = _numpy(layer(images, training=True))
+
+    assert out.shape == images.shape
+    assert np.allclose(out, out[:, :1])  # rows stay alike: the crop is a rectangle
+    slopes = np.diff(out[:, 0, :, 0], axis=1)
+    assert np.allclose(slopes, slopes[:, :1], atol=1e-3)  # resampled linearly
+    # Between the narrowest crop (a quarter of the area, stretched 4:3 narrower) and all of it.
+    assert (slopes[:, 0] > 0.43 - 1e-3).all() and (slopes[:, 0] <= 1 + 1e-4).all()
+    assert len(np.unique(np.round(slopes[:, 0], 3))) > 32  # drawn per image
+    assert out.min() >= 0 and out.max() <= 39
+
+
+def test_resized_crops_keep_the_image_shape_and_pass_images_through_at_inference():
+    images = np.random.default_rng(3).random((4, 75, 100, 3)).astype("float32")
+    layer = RandomResizedCrop(seed=0)
+
+    assert _numpy(layer(images, training=True)).shape == (4, 75, 100, 3)
+    assert (_numpy(layer(images, training=False)) == images).all()
+    assert (_numpy(layer(images)) == images).all()
+
+
+def test_resized_crops_differ_per_call_and_repeat_with_the_seed():
+    images = np.random.default_rng(4).random((8, 16, 16, 3)).astype("float32")
+
+    first, again = (RandomResizedCrop(seed=7) for _ in range(2))
+    calls = [_numpy(first(images, training=True)) for _ in range(2)]
+    repeated = [_numpy(again(images, training=True)) for _ in range(2)]
+
+    assert not np.allclose(calls[0], calls[1])
+    assert all(np.allclose(a, b) for a, b in zip(calls, repeated, strict=True))
+    other = _numpy(RandomResizedCrop(seed=8)(images, training=True))
+    assert not np.allclose(calls[0], other)
+    assert RandomResizedCrop.from_config(first.get_config()).min_area == first.min_area
+
+
+def test_a_crop_of_the_whole_image_at_its_own_shape_is_the_image():
+    images = np.random.default_rng(5).random((4, 10, 7, 3)).astype("float32")
+    layer = RandomResizedCrop(min_area=1.0, max_aspect=1.0, seed=1)
+
+    assert np.allclose(_numpy(layer(images, training=True)), images, atol=1e-5)
 
 
 def test_warmup_linear_decay_rises_to_the_peak_then_falls():

@@ -11,6 +11,7 @@ def test_the_options_a_recipe_leaves_out_are_off():
 
     assert (recipe.flip, recipe.translate, recipe.tta, recipe.tta_shift) == (False, 0, False, 0)
     assert (recipe.whiten_init, recipe.bn_bias_lr_scale, recipe.ema_momentum) == (False, 1.0, 0.0)
+    assert recipe.random_resized_crop == "off"
 
 
 @pytest.mark.parametrize(
@@ -28,3 +29,12 @@ def test_a_recipe_is_frozen_and_names_only_known_options():
         Recipe(**ESSENTIALS, epoch=3)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="frozen"):
         Recipe(**ESSENTIALS).epochs = 3  # type: ignore[misc]
+
+
+def test_random_resized_crops_on_auto_are_for_images_over_64_pixels():
+    auto = Recipe(**ESSENTIALS, random_resized_crop="auto")
+
+    assert not Recipe(**ESSENTIALS).crops((256, 256, 3))  # off unless a recipe says otherwise
+    assert [auto.crops((side, side, 3)) for side in (32, 64, 65, 256)] == [0, 0, 1, 1]
+    assert not auto.crops((300, 64, 3))  # the shorter side decides
+    assert Recipe(**ESSENTIALS, random_resized_crop="on").crops((32, 32, 3))

@@ -10,6 +10,7 @@ import pytest
 from core.datasets.loading import dataset_arrays_dir
 from core.datasets.store import DatasetStore
 from core.job_store import JobStore
+from core.logs import read_job_log
 from core.model_registry import ModelRegistry
 from core.model_store import ModelStore
 from core.promotion import chance_warning
@@ -122,3 +123,18 @@ def test_a_succeeded_job_records_its_promotion_and_warning(
 
 def _columns(record) -> dict:
     return {c.key: getattr(record, c.key) for c in record.__table__.columns}
+
+
+def test_a_job_on_images_outside_the_networks_sizes_trains_with_a_warning_in_its_log(
+    settings, sessions, make_archive, job_store
+):
+    archive = make_archive(["airplane", "cat"], train_per_class=10, test_per_class=4)
+    small = add_ready_dataset(settings, archive, "small", (20, 20))
+    job_id = _queue(job_store, small.id, model="quick_cnn", epochs=1)
+
+    run_worker(settings, burst=True)
+
+    assert job_store.get_job(job_id).status == JobStatus.SUCCEEDED
+    records, _ = read_job_log(settings.job_dir(job_id), 0, 1000)
+    warnings = [r for r in records if r.get("level") == "WARNING"]
+    assert any("20x20" in r["message"] and "24-256 px" in r["message"] for r in warnings)
