@@ -12,6 +12,9 @@ from worker.confusion import confusion_matrix
 from worker.replica_batches import dividing_batch_size, pad_to_multiple, replica_batch_size
 
 PREDICT_BATCH = 1024
+# A prediction batch holds at most this many bytes of pixels (the model makes floats of them):
+# on CIFAR-10, PREDICT_BATCH images; of large images, fewer.
+PREDICT_BATCH_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -59,7 +62,10 @@ def predict_evenly(
     view: View | None = None,
 ) -> np.ndarray:
     """`model.predict` of `x`'s images (through `view`), batch by batch over the replicas,
-    padding and all, answering for `x` alone."""
+    padding and all, answering for `x` alone. Batches hold `batch_size` images at most, fewer
+    where those would take more than PREDICT_BATCH_BYTES."""
+    image_bytes = max(1, int(np.prod(x.shape[1:])) * x.dtype.itemsize)
+    batch_size = max(1, min(batch_size, PREDICT_BATCH_BYTES // image_bytes))
     (rows,) = pad_to_multiple(replicas, np.arange(len(x)))
     batch = dividing_batch_size(len(rows), replica_batch_size(batch_size, replicas), replicas)
     batches = EvaluationBatches(x, None, rows, batch, view)
