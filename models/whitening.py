@@ -43,7 +43,7 @@ class PatchCovariance:
 
     def whitening_kernel(self, epsilon: float = EPSILON) -> np.ndarray:
         """A (size, size, channels, 2 * size * size * channels) kernel."""
-        if self._sum is None or not self._count:
+        if self._sum is None or self.channels is None or not self._count:
             raise ValueError("A whitening kernel needs at least one image.")
         eigenvalues, eigenvectors = np.linalg.eigh(self._sum / self._count)
         # Largest eigenvalue first, as airbench orders them.

@@ -7,7 +7,8 @@ from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.schemas import TrainRequest
 from worker.distribution import get_distribution
-from worker.fitting import evaluate, fit_and_evaluate, split_validation
+from worker.evaluation import evaluate
+from worker.fitting import fit_and_evaluate, split_validation
 
 pytestmark = pytest.mark.slow
 

@@ -210,7 +210,7 @@ def test_a_run_killed_mid_epoch_resumes_from_memory_mapped_arrays_as_if_never_ki
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [1]
 
-    seen, resumed_at = EpochsSeen(), []
+    seen, resumed_at = EpochsSeen(), list[int]()
     resumed = fit_and_evaluate(
         _params(epochs=3),
         memmaps,
