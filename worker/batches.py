@@ -3,6 +3,11 @@
 Only a batch's rows are ever read, and a few batches ahead of the step (worker/read_ahead.py),
 so training needs the memory of a few batches, whatever the dataset's size. Both are Keras
 `PyDataset`s: one path for both backends, under MirroredStrategy and DataParallel alike.
+
+A batch depends on its index alone, never on which batches were read before: TensorFlow's
+input pipeline reads ahead across an epoch's end, before Keras tells the dataset that the
+epoch ended. (For that reason too the read-ahead is ours, not Keras' `workers`, whose queue
+stops and starts at each epoch's edges.)
 """
 
 import math
