@@ -18,7 +18,13 @@ from core.schemas import TrainParams
 from models import get_architecture
 from models.layers import RandomFlipTranslate, RandomResizedCrop, SparseCrossentropy
 from models.whitening import SAMPLE_IMAGES, initialize_whitening, sample_chunk_images
-from worker.batches import EvaluationBatches, TrainingBatches, gather_rows, whole_batch_rows
+from worker.batches import (
+    EvaluationBatches,
+    TrainingBatches,
+    gather_rows,
+    training_input,
+    whole_batch_rows,
+)
 from worker.checkpoint import EpochCheckpoint, restore_latest_checkpoint
 from worker.clock import StepClock
 from worker.distribution import Distribution
@@ -109,7 +115,7 @@ def fit_and_evaluate(
             epochs=params.epochs,
         )
         model.fit(
-            training,
+            training_input(training),
             epochs=params.epochs,
             initial_epoch=resumed_epoch,
             steps_per_epoch=steps_per_epoch,

@@ -4,13 +4,20 @@ padding, and what is read of the files."""
 from collections import Counter
 from typing import Any
 
+import keras
 import numpy as np
 import pytest
 
 from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainRequest
 from tests.worker.memmaps import memmapped
-from worker.batches import EvaluationBatches, TrainingBatches, gather_rows, whole_batch_rows
+from worker.batches import (
+    EvaluationBatches,
+    TrainingBatches,
+    gather_rows,
+    training_input,
+    whole_batch_rows,
+)
 from worker.fitting import split_validation
 
 ROWS = 103  # neither a multiple of the batch nor of the replicas
@@ -77,6 +84,17 @@ def test_a_stream_resumed_at_an_epoch_has_the_batches_of_an_uninterrupted_one(im
         assert (resumed[step][0] == uninterrupted[2 * 7 + step][0]).all()
     # No epoch left (killed after the last checkpoint): a stream Keras accepts, never read.
     assert len(_batches(images, labels, first_epoch=3, epochs=3)) == 7
+
+
+def test_tensorflow_takes_the_same_batches_several_at_a_time(images, labels):
+    assert keras.backend.backend() == "tensorflow"  # the tests' backend
+    batches = _batches(images, labels)  # 21 batches: groups of 8, 8 and 5
+
+    taken = [(x.numpy(), y.numpy()) for x, y in training_input(batches)]
+
+    assert len(taken) == len(batches) == 21
+    for index, (x, y) in enumerate(taken):
+        assert (y == batches[index][1]).all() and (x == batches[index][0]).all()
 
 
 def test_without_shuffle_every_epoch_keeps_the_rows_in_order(images, labels):

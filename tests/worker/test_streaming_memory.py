@@ -19,6 +19,7 @@ from numpy.lib.format import open_memmap
 from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainRequest
 from models import ARCHITECTURES, Architecture
+from models.input_sizes import InputSizes
 from models.recipe import Recipe
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
@@ -58,9 +59,8 @@ arrays = DatasetArrays(
     memmap("x_train", train_count, side), labels(train_count),
     memmap("x_test", test_count, side), labels(test_count), ["a", "b", "c", "d"],
 )
-ARCHITECTURES["tiny"] = Architecture(
-    "tiny", "", build_tiny, Recipe(epochs=1, batch_size=32, learning_rate=0.01, optimizer="sgd")
-)
+recipe = Recipe(epochs=1, batch_size=32, learning_rate=0.01, optimizer="sgd")
+ARCHITECTURES["tiny"] = Architecture("tiny", "", build_tiny, recipe, InputSizes(512, 1, 1024, 32))
 request = TrainRequest(model="tiny", tta=True, tta_shift=1, seed=1)
 distribution = get_distribution(0)
 idle, peak, done = rss_anon_bytes(), 0, threading.Event()
