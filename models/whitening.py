@@ -3,7 +3,7 @@ airbench94 does: its filters are the eigenvectors of the covariance of the train
 patches, scaled by 1/sqrt(eigenvalue), each with its negation (so a ReLU/GELU keeps both signs).
 The layer's kernel is then frozen; its bias still learns."""
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -11,38 +11,72 @@ import numpy as np
 EPSILON = 5e-4  # airbench94's; keeps the near-zero eigenvalues from blowing up
 SAMPLE_IMAGES = 5000
 CHUNK_IMAGES = 500
+# Patches are many (one per pixel, each of size * size * channels numbers): images are taken a
+# chunk at a time, so that their patches stay within this, however large the images.
+PATCH_BYTES = 64 * 2**20
+# The sample is read and normalised in chunks of at most this many bytes of float32 pixels:
+# on CIFAR-10, all of it at once.
+SAMPLE_CHUNK_BYTES = 64 * 2**20
+
+
+class PatchCovariance:
+    """The covariance of every size x size patch (stride 1) of the images added so far."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.channels: int | None = None
+        self._sum: np.ndarray | None = None
+        self._count = 0
+
+    def add(self, images: np.ndarray) -> None:
+        """(N, H, W, C) images, taken a bounded chunk at a time."""
+        height, width, channels = images.shape[1:]
+        features = self.size * self.size * channels
+        if self._sum is None:
+            self.channels, self._sum = channels, np.zeros((features, features))
+        patches_per_image = (height - self.size + 1) * (width - self.size + 1)
+        step = max(1, min(CHUNK_IMAGES, PATCH_BYTES // (patches_per_image * features * 8)))
+        for start in range(0, len(images), step):
+            patches = _patches(images[start : start + step].astype(np.float64), self.size)
+            self._sum += patches.T @ patches
+            self._count += len(patches)
+
+    def whitening_kernel(self, epsilon: float = EPSILON) -> np.ndarray:
+        """A (size, size, channels, 2 * size * size * channels) kernel."""
+        if self._sum is None or self.channels is None or not self._count:
+            raise ValueError("A whitening kernel needs at least one image.")
+        eigenvalues, eigenvectors = np.linalg.eigh(self._sum / self._count)
+        # Largest eigenvalue first, as airbench orders them.
+        eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
+        scaled = eigenvectors / np.sqrt(eigenvalues + epsilon)
+        filters = scaled.reshape(self.size, self.size, self.channels, -1)
+        return np.concatenate([filters, -filters], axis=-1).astype(np.float32)
 
 
 def whitening_kernel(images: np.ndarray, size: int, epsilon: float = EPSILON) -> np.ndarray:
     """A (size, size, channels, 2 * size * size * channels) kernel from (N, H, W, C) images."""
-    features = size * size * images.shape[-1]
-    covariance, count = np.zeros((features, features)), 0
-    for start in range(0, len(images), CHUNK_IMAGES):  # bounded memory: patches are many
-        patches = _patches(images[start : start + CHUNK_IMAGES].astype(np.float64), size)
-        covariance += patches.T @ patches
-        count += len(patches)
-    covariance /= count
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    # Largest eigenvalue first, as airbench orders them.
-    eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
-    scaled = eigenvectors / np.sqrt(eigenvalues + epsilon)
-    channels = images.shape[-1]
-    filters = scaled.reshape(size, size, channels, -1)
-    return np.concatenate([filters, -filters], axis=-1).astype(np.float32)
+    covariance = PatchCovariance(size)
+    covariance.add(images)
+    return covariance.whitening_kernel(epsilon)
 
 
-def initialize_whitening(
-    layer: Any, images: np.ndarray, normalize: Callable[[np.ndarray], Any]
-) -> None:
-    """Set `layer`'s kernel from a sample of `images` (raw pixels, passed through `normalize`,
-    what the model does before the layer) and freeze it."""
-    sample = images[: min(len(images), SAMPLE_IMAGES)]
+def sample_chunk_images(image_shape: tuple[int, ...]) -> int:
+    """How many images a chunk of the sample holds (see SAMPLE_CHUNK_BYTES)."""
+    return max(1, SAMPLE_CHUNK_BYTES // (int(np.prod(image_shape)) * 4))
+
+
+def initialize_whitening(layer: Any, chunks: Iterable[np.ndarray]) -> None:
+    """Set `layer`'s kernel from the patches of `chunks` of sample images (as the model has
+    them just before the layer: normalised) and freeze it."""
     size = layer.kernel.shape[0]
-    kernel = whitening_kernel(np.asarray(normalize(sample)), size)
+    covariance = PatchCovariance(size)
+    for chunk in chunks:
+        covariance.add(np.asarray(chunk))
+    kernel = covariance.whitening_kernel()
     if kernel.shape != tuple(layer.kernel.shape):
         raise ValueError(
             f"Layer {layer.name!r} has a {tuple(layer.kernel.shape)} kernel; whitening "
-            f"{size}x{size} patches of {images.shape[-1]} channels needs {kernel.shape}."
+            f"{size}x{size} patches of {covariance.channels} channels needs {kernel.shape}."
         )
     layer.kernel.assign(kernel)
     layer.kernel.trainable = False

@@ -1,8 +1,11 @@
 """Building, training and evaluating a network on arrays: the one code path that the worker
-and the benchmarks share, on either Keras backend."""
+and the benchmarks share, on either Keras backend.
 
-import math
-from collections.abc import Callable
+The arrays may be memory-mapped files: every split is read batch by batch (worker/batches.py),
+never whole, so a job needs the memory of a few batches rather than of its dataset.
+"""
+
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,23 +17,23 @@ from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainParams
 from models import get_architecture
 from models.layers import RandomFlipTranslate, RandomResizedCrop, SparseCrossentropy
-from models.whitening import initialize_whitening
+from models.whitening import SAMPLE_IMAGES, initialize_whitening, sample_chunk_images
+from worker.batches import (
+    EvaluationBatches,
+    TrainingBatches,
+    gather_rows,
+    training_input,
+    whole_batch_rows,
+)
 from worker.checkpoint import EpochCheckpoint, restore_latest_checkpoint
 from worker.clock import StepClock
-from worker.confusion import confusion_matrix
 from worker.distribution import Distribution
 from worker.divergence import FailOnDivergence
+from worker.evaluation import PREDICT_BATCH, evaluate, predict_evenly
 from worker.optimizers import make_optimizer
-from worker.replica_batches import (
-    dividing_batch_size,
-    pad_to_multiple,
-    pad_to_whole_batches,
-    predict_evenly,
-    replica_batch_size,
-)
+from worker.replica_batches import dividing_batch_size, pad_to_multiple, replica_batch_size
 from worker.reseeding import ReseedEachEpoch
 
-PREDICT_BATCH = 1024
 DTYPE_POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 JIT_COMPILE: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
 
@@ -44,11 +47,14 @@ class FitOutcome:
     runtime: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Evaluation:
-    accuracy: float
-    loss: float
-    confusion: np.ndarray  # rows: true class, columns: predicted class
+@dataclass(frozen=True)
+class ValidationSplit:
+    """Which rows of the arrays train, and which validate."""
+
+    train: np.ndarray  # rows of x_train, in the seeded order that padding and sampling follow
+    validation_x: np.ndarray  # x_train with a held-out share, else x_test
+    validation_y: np.ndarray
+    validation: np.ndarray  # rows of validation_x
 
 
 def fit_and_evaluate(
@@ -62,25 +68,29 @@ def fit_and_evaluate(
     """Train and evaluate. With `checkpoint_dir`, training resumes from the newest checkpoint
     there (after calling `on_resume` with the epochs it completed) and checkpoints each epoch."""
     keras.utils.set_random_seed(params.seed)
-    x_train, y_train, x_val, y_val = split_validation(arrays, params)
+    split = split_validation(arrays, params)
     replicas = distribution.replicas
     batch_size = replica_batch_size(params.batch_size, replicas)
     # Whole batches, all of one shape: the training step compiles once.
-    x_batched, y_batched = pad_to_whole_batches(
-        batch_size, *pad_to_multiple(replicas, x_train, y_train)
+    train_rows = whole_batch_rows(split.train, batch_size, replicas)
+    (validation_rows,) = pad_to_multiple(replicas, split.validation)
+    validation = EvaluationBatches(
+        split.validation_x,
+        split.validation_y,
+        np.sort(validation_rows),  # in file order: the metrics do not depend on it
+        dividing_batch_size(len(validation_rows), batch_size, replicas),
     )
-    x_val, y_val = pad_to_multiple(replicas, x_val, y_val)
-    validation_batch_size = dividing_batch_size(len(y_val), batch_size, replicas)
     policy = dtype_policy(params, distribution)
     clock = StepClock()
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
+    training: TrainingBatches | None = None
     try:
         with distribution.scope():
-            model = _build(params, arrays, x_train, replicas)
-            steps = params.epochs * math.ceil(len(y_batched) / batch_size)
+            model = _build(params, arrays, split.train, replicas)
+            steps_per_epoch = -(-len(train_rows) // batch_size)
             model.compile(
-                optimizer=make_optimizer(params, steps, model),
+                optimizer=make_optimizer(params, params.epochs * steps_per_epoch, model),
                 loss=SparseCrossentropy(params.label_smoothing),
                 metrics=["accuracy"],
                 jit_compile=JIT_COMPILE[params.jit_compile],
@@ -94,15 +104,23 @@ def fit_and_evaluate(
         # The checkpoint comes after the caller's callbacks, so an epoch is on record before it
         # is checkpointed: a kill in between trains it again rather than losing its record.
         checkpointing = [EpochCheckpoint(checkpoint_dir)] if checkpoint_dir else []
+        training = TrainingBatches(
+            arrays.x_train,
+            arrays.y_train,
+            train_rows,
+            batch_size,
+            params.seed,
+            params.shuffle,
+            first_epoch=resumed_epoch,
+            epochs=params.epochs,
+        )
         model.fit(
-            x_batched,
-            y_batched,
-            batch_size=batch_size,
+            training_input(training),
             epochs=params.epochs,
             initial_epoch=resumed_epoch,
-            validation_data=(x_val, y_val),
-            validation_batch_size=validation_batch_size,
-            shuffle=params.shuffle,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # the batches come shuffled, by the seed and the epoch
+            validation_data=validation,
             callbacks=[
                 ReseedEachEpoch(params.seed),
                 clock,
@@ -115,6 +133,9 @@ def fit_and_evaluate(
         test = evaluate(model, arrays.x_test, arrays.y_test, params.tta, replicas, params.tta_shift)
     finally:
         keras.config.set_dtype_policy(previous_policy)
+        validation.close()
+        if training is not None:
+            training.close()
     train_seconds = max(1e-9, clock.train_phase_seconds - clock.train_compile_seconds)
     epochs_run = params.epochs - resumed_epoch
     runtime = {
@@ -126,7 +147,7 @@ def fit_and_evaluate(
         "compile_seconds": clock.compile_seconds,
         "training_seconds": clock.fit_seconds - clock.compile_seconds,
         "images_per_second": (
-            len(y_batched) * epochs_run / train_seconds
+            len(train_rows) * epochs_run / train_seconds
             if epochs_run and clock.knows_steady_training
             else None
         ),
@@ -142,17 +163,17 @@ def dtype_policy(params: TrainParams, distribution: Distribution) -> str:
 
 
 def _build(
-    params: TrainParams, arrays: DatasetArrays, x_train: np.ndarray, replicas: int
+    params: TrainParams, arrays: DatasetArrays, train_rows: np.ndarray, replicas: int
 ) -> keras.Model:
     network = get_architecture(params.model).build(arrays.image_shape, len(arrays.class_names))
     if params.whiten_init:
         whiten = network.get_layer("whiten")
         # Whatever the network does to pixels before the layer (normalising) comes first.
         before_whiten = keras.Model(network.inputs, whiten.input)
+        sample = _whitening_sample(arrays.x_train, train_rows[:SAMPLE_IMAGES])
         initialize_whitening(
             whiten,
-            x_train,
-            lambda images: predict_evenly(before_whiten, images, replicas, PREDICT_BATCH),
+            (predict_evenly(before_whiten, images, replicas, PREDICT_BATCH) for images in sample),
         )
     augmentation = _augmentation(params, arrays.image_shape)
     if not augmentation:
@@ -179,52 +200,20 @@ def _augmentation(params: TrainParams, image_shape: tuple[int, int, int]) -> lis
     return layers
 
 
-def evaluate(
-    model: keras.Model,
-    x: np.ndarray,
-    y: np.ndarray,
-    tta: bool,
-    replicas: int = 1,
-    tta_shift: int = 0,
-) -> Evaluation:
-    """Accuracy, cross-entropy and confusion matrix on (x, y), all from the same predictions;
-    with `tta`, logits averaged with the mirror's; with `tta_shift`, those averaged, half and
-    half, with the mean of the same for the images shifted `tta_shift` pixels diagonally up-left
-    and down-right, edges reflected (airbench94's test-time augmentation)."""
-    logits = _tta_logits(model, x, tta, replicas)
-    if tta_shift:
-        pad = ((0, 0), (tta_shift, tta_shift), (tta_shift, tta_shift), (0, 0))
-        padded = np.pad(x, pad, mode="reflect")
-        width = 2 * tta_shift  # of the padding, both sides together
-        up_left = _tta_logits(model, padded[:, width:, width:], tta, replicas)
-        down_right = _tta_logits(model, padded[:, :-width, :-width], tta, replicas)
-        logits = (logits + (up_left + down_right) / 2) / 2
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_probabilities[np.arange(len(y)), y].mean()
-    predicted = logits.argmax(axis=1)
-    accuracy = (predicted == y).mean()
-    return Evaluation(
-        float(accuracy), float(loss), confusion_matrix(y, predicted, num_classes=logits.shape[1])
-    )
+def _whitening_sample(x: np.ndarray, rows: np.ndarray) -> Iterator[np.ndarray]:
+    """The images of `rows`, a bounded chunk at a time."""
+    step = sample_chunk_images(x.shape[1:])
+    for start in range(0, len(rows), step):
+        yield gather_rows(x, rows[start : start + step])
 
 
-def _tta_logits(model: keras.Model, x: np.ndarray, tta: bool, replicas: int) -> np.ndarray:
-    """The logits of `x`; with `tta`, averaged with those of its mirror image."""
-    logits = predict_evenly(model, x, replicas, PREDICT_BATCH).astype(np.float64)
-    if tta:
-        mirrored = predict_evenly(model, x[:, :, ::-1], replicas, PREDICT_BATCH)
-        logits = (logits + mirrored.astype(np.float64)) / 2
-    return logits
-
-
-def split_validation(
-    arrays: DatasetArrays, params: TrainParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_validation(arrays: DatasetArrays, params: TrainParams) -> ValidationSplit:
     """Hold out a seeded share of train for validation; with none, validate on test."""
     if params.validation_split == 0:
-        return arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test
+        test_rows = np.arange(len(arrays.y_test))
+        return ValidationSplit(
+            np.arange(len(arrays.y_train)), arrays.x_test, arrays.y_test, test_rows
+        )
     order = np.random.default_rng(params.seed).permutation(len(arrays.y_train))
     held = max(1, int(len(order) * params.validation_split))
-    val, train = order[:held], order[held:]
-    return arrays.x_train[train], arrays.y_train[train], arrays.x_train[val], arrays.y_train[val]
+    return ValidationSplit(order[held:], arrays.x_train, arrays.y_train, order[:held])

@@ -21,6 +21,7 @@ from core.worker_liveness import touch_liveness_file
 from worker.control import JobControl
 from worker.distribution import get_distribution
 from worker.interruptions import JobCancelled, JobLost, WorkerStopping
+from worker.memory import release_training_memory
 from worker.preparer import DatasetPreparer
 from worker.training import Stores, train_job
 from worker.watcher import JobWatcher
@@ -122,6 +123,8 @@ def run_worker(
                 JobWatcher(stores.jobs, job.id, worker_id, settings, control),
             ):
                 run_job(job, settings, stores, control, worker_id)
+            # The job's model and batches are unreachable now: an idle worker gives them back.
+            release_training_memory()
             jobs_run += 1
     finally:
         if not burst or stop.is_set():

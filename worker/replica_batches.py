@@ -3,15 +3,17 @@
 Keras' data parallelism needs them: on JAX every batch is sharded over the devices and must
 divide by their number, and on TensorFlow `evaluate` fails on a batch that splits unevenly
 (keras-team/keras#19246: "Inputs to operation AddN ... must have the same size and shape").
-So the global batch is rounded up to a multiple of the replicas, and the arrays are padded to a
+So the global batch is rounded up to a multiple of the replicas, and a set is padded to a
 multiple of them, so that the last, partial batch divides too.
 
 A batch of another shape is also another compilation (seconds on a GPU, more than the training
 of an epoch there), so training sets are padded to whole batches, and evaluation and prediction
 use a batch size that divides the set where one is near the asked size.
+
+Training pads the list of a set's row numbers, not its images (worker/batches.py), so a set
+that is a memory-mapped file is never copied.
 """
 
-import keras
 import numpy as np
 
 
@@ -51,10 +53,3 @@ def dividing_batch_size(count: int, batch_size: int, replicas: int) -> int:
 
 def _with_repeats(arrays: tuple[np.ndarray, ...], repeats: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate([array, array[repeats]]) for array in arrays)
-
-
-def predict_evenly(model: keras.Model, x: np.ndarray, replicas: int, batch_size: int) -> np.ndarray:
-    """`model.predict` over the replicas, padding and all, answering for `x` alone."""
-    (padded,) = pad_to_multiple(replicas, x)
-    batch = dividing_batch_size(len(padded), replica_batch_size(batch_size, replicas), replicas)
-    return np.asarray(model.predict(padded, batch_size=batch, verbose=0))[: len(x)]

@@ -6,8 +6,10 @@ import keras
 
 
 class ReseedEachEpoch(keras.callbacks.Callback):
-    """Without it, epoch 3's shuffle depends on the draws of epochs 1 and 2, so a job resumed
-    from a checkpoint at epoch 2 would see other batches than an uninterrupted run does."""
+    """Without it, epoch 3's draws from the global generators depend on those of epochs 1 and
+    2, so a job resumed from a checkpoint at epoch 2 would draw others than an uninterrupted run
+    does. (The order of the batches depends on the seed and the epoch by itself:
+    worker/batches.py.)"""
 
     def __init__(self, seed: int) -> None:
         super().__init__()

@@ -7,7 +7,8 @@ from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.schemas import TrainRequest
 from worker.distribution import get_distribution
-from worker.fitting import evaluate, fit_and_evaluate, split_validation
+from worker.evaluation import evaluate
+from worker.fitting import fit_and_evaluate, split_validation
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,7 @@ def test_airbench_tricks_whitening_bn_bias_rate_and_ema_train_together(arrays):
 
     outcome = fit_and_evaluate(request.resolve(seed=0), arrays, get_distribution(0))
 
-    x_train, *_ = split_validation(arrays, request.resolve(seed=0))
+    x_train = arrays.x_train[split_validation(arrays, request.resolve(seed=0)).train]
     normalized = (x_train.astype(np.float64) - CIFAR10_MEAN) / CIFAR10_STD
     whiten = outcome.model.get_layer("airbench").get_layer("whiten")
     # Set from the training images, then left alone by training.

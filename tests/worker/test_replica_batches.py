@@ -57,11 +57,13 @@ from pathlib import Path
 from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.schemas import TrainRequest
+from tests.worker.memmaps import memmapped_arrays
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
 
 limits = ArchiveLimits(10_000, 10**8, 10**7)
 arrays = import_image_folder_archive(Path(sys.argv[1]), limits, 10**6, 64).arrays
+arrays = memmapped_arrays(arrays, Path(sys.argv[2]))  # as a prepared upload is stored
 request = TrainRequest(model="seed_cnn", epochs=1, batch_size=15, seed=4, tta=True)
 outcome = fit_and_evaluate(request.resolve(seed=0), arrays, get_distribution(2))
 print(json.dumps({"batch_size": outcome.runtime["batch_size"],
@@ -73,12 +75,15 @@ print(json.dumps({"batch_size": outcome.runtime["batch_size"],
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_odd_sized_splits_and_batch_train_over_two_replicas(backend, make_archive):
+def test_odd_sized_splits_and_batch_train_over_two_replicas(backend, make_archive, tmp_path):
     # 93 train images: 9 held out for validation, 84 trained; 21 tested. Before, TensorFlow's
-    # evaluate failed on the 9 (5 + 4 per replica) and JAX failed on any uneven batch.
+    # evaluate failed on the 9 (5 + 4 per replica) and JAX failed on any uneven batch. The
+    # arrays are memory-mapped files, read batch by batch.
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=31, test_per_class=7)
 
-    result = run_script(UNEVEN_FIT, str(archive), KERAS_BACKEND=backend, CPU_REPLICAS="2")
+    result = run_script(
+        UNEVEN_FIT, str(archive), str(tmp_path / "arrays"), KERAS_BACKEND=backend, CPU_REPLICAS="2"
+    )
 
     assert result["batch_size"] == 16
     assert result["tested"] == 21  # every test image once: the padding is not counted

@@ -1,12 +1,20 @@
 """Checkpoints, resuming, stopping on request and on divergence, on real CIFAR-10 images."""
 
+import json
+import signal
+import subprocess
+import sys
+
 import keras
+import numpy as np
 import pytest
 
 from core.datasets.archives import ArchiveLimits
 from core.datasets.image_folder import import_image_folder_archive
 from core.schemas import TrainRequest
+from devkit.samples import REPO_ROOT
 from tests.tensorboard_events import logged_steps
+from tests.worker.memmaps import memmapped_arrays
 from worker.checkpoint import checkpoint_path, saved_checkpoints
 from worker.control import JobControl
 from worker.distribution import get_distribution
@@ -157,5 +165,65 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(arrays, tmp_path):
     )
 
     assert resumed.runtime["resumed_from_epoch"] == 2
+    assert resumed.test_loss == pytest.approx(uninterrupted.test_loss, rel=1e-4)
+    assert resumed.test_accuracy == pytest.approx(uninterrupted.test_accuracy, abs=1e-9)
+
+
+# Trains from memory-mapped arrays, checkpointing, and kills itself in the middle of epoch 2.
+KILLED_IN_EPOCH_2 = """
+import json, os, signal, sys
+from pathlib import Path
+import keras
+from core.schemas import TrainRequest
+from tests.worker.memmaps import open_memmapped_arrays
+from worker.distribution import get_distribution
+from worker.fitting import fit_and_evaluate
+
+folder, checkpoints = Path(sys.argv[1]), Path(sys.argv[2])
+params = TrainRequest.model_validate(json.loads(sys.argv[3])).resolve(seed=0)
+
+class KillInEpoch2(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1 and batch == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+arrays = open_memmapped_arrays(folder, ["airplane", "cat", "ship"])
+fit_and_evaluate(params, arrays, get_distribution(0), [KillInEpoch2()], checkpoint_dir=checkpoints)
+"""
+
+
+def test_a_run_killed_mid_epoch_resumes_from_memory_mapped_arrays_as_if_never_killed(
+    arrays, tmp_path
+):
+    memmaps = memmapped_arrays(arrays, tmp_path / "arrays")
+    checkpoints = tmp_path / "checkpoints"
+    request = json.dumps({"model": "seed_cnn", "epochs": 3, "batch_size": 16, "seed": 3})
+    script = [sys.executable, "-c", KILLED_IN_EPOCH_2]
+    killed = subprocess.run(
+        [*script, str(tmp_path / "arrays"), str(checkpoints), request],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert [epoch for epoch, _ in saved_checkpoints(checkpoints)] == [1]
+
+    seen, resumed_at = EpochsSeen(), list[int]()
+    resumed = fit_and_evaluate(
+        _params(epochs=3),
+        memmaps,
+        get_distribution(0),
+        [seen],
+        checkpoint_dir=checkpoints,
+        on_resume=resumed_at.append,
+    )
+    uninterrupted = fit_and_evaluate(_params(epochs=3), arrays, get_distribution(0))
+
+    assert isinstance(memmaps.x_train, np.memmap)
+    assert resumed_at == [1] and seen.epochs == [2, 3]  # epoch 2 trained again, once
+    assert resumed.runtime["resumed_from_epoch"] == 1
+    # The same batches in the same order as a run that was never killed, from the same files.
     assert resumed.test_loss == pytest.approx(uninterrupted.test_loss, rel=1e-4)
     assert resumed.test_accuracy == pytest.approx(uninterrupted.test_accuracy, abs=1e-9)
