@@ -33,6 +33,8 @@ def create_training_job(
 
 
 def _refuse_images_too_small(dataset: Dataset, model: str) -> None:
+    # A ready dataset (require_ready) knows its image shape.
+    assert dataset.image_shape is not None
     refusal = get_architecture(model).sizes.refusal(*dataset.image_shape[:2])
     if refusal:
         raise InvalidInputError(refusal)
