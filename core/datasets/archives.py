@@ -37,6 +37,8 @@ READABLE_ZIP_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 ZIP_COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64"}
 ZIP_ENCRYPTED_FLAG = 0x1
 
+NOT_AN_ARCHIVE = "The upload is not a .tar.gz, .tgz, .tar or .zip archive."
+
 
 @dataclass
 class ArchiveLimits:
@@ -94,17 +96,18 @@ class ArchiveEntry:
 def check_archive_type(path: Path) -> None:
     """Refuse what is not a zip or tar archive, from its first bytes, before keeping it."""
     if not zipfile.is_zipfile(path) and not _is_tarfile(path):
-        raise UnsupportedMediaError("The upload is not a .tar.gz, .tgz, .tar or .zip archive.")
+        raise UnsupportedMediaError(NOT_AN_ARCHIVE)
 
 
 def iter_archive_entries(path: Path, limits: ArchiveLimits) -> Iterator[ArchiveEntry]:
     """Yield each regular file, unread; raise listing refused entries once all are listed."""
     budget = _Budget(limits)
-    check_archive_type(path)
     if zipfile.is_zipfile(path):
         yield from _iter_zip(path, budget)
-    else:
+    elif _is_tarfile(path):
         yield from _iter_tar(path, budget)
+    else:
+        raise UnsupportedMediaError(NOT_AN_ARCHIVE)
     if budget.refused:
         raise InvalidInputError("The archive has entries the service refuses.", budget.refused)
 

@@ -43,14 +43,15 @@ class DatasetArrays:
         caller fills row by row, flushing as it goes."""
         folder.mkdir(parents=True)
         (folder / CLASS_NAMES_FILE).write_text(json.dumps(class_names))
-        np.save(folder / "y_train.npy", y_train.astype(np.int32))
-        np.save(folder / "y_test.npy", y_test.astype(np.int32))
+        y_train, y_test = y_train.astype(np.int32), y_test.astype(np.int32)
+        np.save(folder / "y_train.npy", y_train)
+        np.save(folder / "y_test.npy", y_test)
         shape = (*image_size, 3)
         x_train, x_test = (
             open_memmap(folder / f"x_{split}.npy", "w+", np.uint8, (len(labels), *shape))
             for split, labels in (("train", y_train), ("test", y_test))
         )
-        return cls(x_train, y_train.astype(np.int32), x_test, y_test.astype(np.int32), class_names)
+        return cls(x_train, y_train, x_test, y_test, class_names)
 
     @classmethod
     def load(cls, folder: Path) -> "DatasetArrays":

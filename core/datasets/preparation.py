@@ -24,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-from core.datasets.loading import dataset_dir, source_archive_path
+from core.datasets.loading import dataset_arrays_dir, source_archive_path
 from core.datasets.status import DatasetStatus
 from core.datasets.store import DatasetStore
 from core.db import close_connections, create_session_factory
@@ -67,16 +67,16 @@ def prepare_next_dataset(
     if dataset is None:
         return None
     log.info("dataset preparation started", extra=_about(dataset))
-    folder = dataset_dir(settings, dataset.id)
-    partial = folder / "arrays.partial"
-    for leftover in (partial, folder / "arrays"):  # an earlier attempt's: start from scratch
+    arrays = dataset_arrays_dir(settings, dataset.id)
+    partial = arrays.with_name(f"{arrays.name}.partial")
+    for leftover in (partial, arrays):  # an earlier attempt's: start from scratch
         shutil.rmtree(leftover, ignore_errors=True)
     child = _start_child(dataset, settings, partial)
     try:
         ended = _follow(child, dataset, settings, store, worker_id, should_stop)
     finally:
         os.close(child.lifeline)
-    _record(ended, child, dataset, settings, store, worker_id)
+    _record(ended, child, dataset, arrays, settings, store, worker_id)
     shutil.rmtree(partial, ignore_errors=True)
     return store.get_dataset(dataset.id)
 
@@ -85,6 +85,7 @@ def _record(
     ended: _Ended | None,
     child: "_Child",
     dataset: Dataset,
+    arrays: Path,
     settings: Settings,
     store: DatasetStore,
     worker_id: str,
@@ -96,7 +97,7 @@ def _record(
     elif ended is _Ended.LOST:
         log.warning("dataset taken over by another worker; this one stops", extra=_about(dataset))
     elif "ready" in child.outcome:
-        _record_ready(child.outcome["ready"], dataset, child.folder, store, worker_id)
+        _record_ready(child.outcome["ready"], dataset, child.folder, arrays, store, worker_id)
     elif "failed" in child.outcome:
         failed = child.outcome["failed"]
         # Users see it: a reader's error may name the archive's path on this server.
@@ -109,13 +110,18 @@ def _record(
 
 
 def _record_ready(
-    ready: dict[str, Any], dataset: Dataset, partial: Path, store: DatasetStore, worker_id: str
+    ready: dict[str, Any],
+    dataset: Dataset,
+    partial: Path,
+    arrays: Path,
+    store: DatasetStore,
+    worker_id: str,
 ) -> None:
     # Renamed only while the dataset is still this worker's to prepare.
     if not store.heartbeat_dataset(dataset.id, worker_id):
         log.warning("dataset taken over by another worker; this one stops", extra=_about(dataset))
         return
-    partial.rename(partial.with_name("arrays"))
+    partial.rename(arrays)
     total = ready["train_count"] + ready["test_count"]
     progress = {"done": total, "total": total}
     store.finish_dataset(dataset.id, DatasetStatus.READY, worker_id, progress=progress, **ready)
