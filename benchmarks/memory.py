@@ -32,6 +32,7 @@ import httpx
 from PIL import Image
 
 from benchmarks.server import child_pid, running_server
+from benchmarks.subsets import add_file, first_images
 from devkit.processes import child_pids
 
 MB = 1024 * 1024
@@ -89,30 +90,15 @@ def upscaled_archive(args: argparse.Namespace) -> Path:
     target = args.work / (f"cifar10-{args.size}px-{args.train_per_class}-{args.test_per_class}.tar")
     if target.exists():
         return target
-    wanted = {"train": args.train_per_class, "test": args.test_per_class}
-    taken: dict[tuple[str, str], int] = defaultdict(int)
-    sources: list[tuple[str, bytes]] = []
-    with tarfile.open(args.archive) as source:
-        for member in source:
-            parts = Path(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] not in wanted:
-                continue
-            key = (parts[-3], parts[-2])
-            if taken[key] < wanted[key[0]]:
-                taken[key] += 1
-                name = f"{parts[-3]}/{parts[-2]}/{parts[-1]}"
-                sources.append((name, source.extractfile(member).read()))  # type: ignore[union-attr]
+    sources = list(first_images(args.archive, args.train_per_class, args.test_per_class))
     partial = target.with_suffix(".partial")
     # Plain tar: the JPEGs are compressed already, and gzip would only slow the upload down.
     with tarfile.open(partial, "w") as out, ProcessPoolExecutor() as pool:
-        names = [name for name, _ in sources]
         upscaled = pool.map(
             _upscale, [data for _, data in sources], [args.size] * len(sources), chunksize=64
         )
-        for name, data in zip(names, upscaled, strict=True):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            out.addfile(info, io.BytesIO(data))
+        for (name, _), data in zip(sources, upscaled, strict=True):
+            add_file(out, name, data)
     partial.replace(target)
     return target
 

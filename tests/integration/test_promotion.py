@@ -2,7 +2,6 @@
 when it beats the version there on the same test split, and never when it is at chance."""
 
 import io
-import tarfile
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from PIL import Image
 
 from devkit.datasets import upload_dataset, wait_until_prepared
+from devkit.samples import write_image_folder_archive
 from tests.integration.running import RunningService, start_service, stop_service, wait_for_job
 
 pytestmark = pytest.mark.slow
@@ -44,14 +44,14 @@ def pictures_archive(path: Path, blank: bool = False) -> Path:
     """PNGs of the four classes (lossless, so mirrors stay exact); `blank`: every image the
     same grey, so any model answers one class for all of them and scores exactly chance."""
     rng = np.random.default_rng(0)
-    with tarfile.open(path, "w:gz") as archive:
-        for split, count in (("train", 40), ("test", 10)):
-            for i in range(count):
-                pictures = class_pictures(rng)
-                for name in CLASSES:
-                    picture = np.full((32, 32, 3), 128, np.uint8) if blank else pictures[name]
-                    add_file(archive, f"{split}/{name}/{i}.png", png(picture))
-    return path
+    entries = {}
+    for split, count in (("train", 40), ("test", 10)):
+        for i in range(count):
+            pictures = class_pictures(rng)
+            for name in CLASSES:
+                picture = np.full((32, 32, 3), 128, np.uint8) if blank else pictures[name]
+                entries[f"{split}/{name}/{i}.png"] = png(picture)
+    return write_image_folder_archive(path, [], 0, extra=entries)
 
 
 def class_pictures(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -72,12 +72,6 @@ def png(pixels: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "PNG")
     return out.getvalue()
-
-
-def add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    archive.addfile(info, io.BytesIO(data))
 
 
 def blue_file() -> dict:
