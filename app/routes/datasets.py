@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Limit, Offset, ServicesDep
+from app.public_urls import public_url_for
 from core.datasets.image_folder import check_image_size
 from core.datasets.registration import register_dataset_archive
 from core.errors import InvalidInputError
@@ -60,7 +61,7 @@ async def create_dataset(
         )
     finally:
         upload.unlink(missing_ok=True)
-    response.headers["Location"] = _dataset_url(dataset.id, request)
+    response.headers["Location"] = public_url_for(request, "read_dataset", dataset_id=dataset.id)
     return DatasetPublic.model_validate(dataset)
 
 
@@ -80,13 +81,6 @@ def read_dataset(dataset_id: str, services: ServicesDep) -> DatasetPublic:
     """A dataset's status and progress; once ready, its classes, image shape and image counts
     per split."""
     return DatasetPublic.model_validate(services.datasets.get_dataset(dataset_id))
-
-
-def _dataset_url(dataset_id: str, request: Request) -> str:
-    # As a job's (app/routes/jobs.py): under PUBLIC_URL, never built from the Host header.
-    path = request.app.url_path_for("read_dataset", dataset_id=dataset_id)
-    public_url = request.app.state.services.settings.public_url
-    return f"{public_url}{path}" if public_url else str(path)
 
 
 def _parse_image_size(text: str | None, settings: Settings) -> tuple[int, int] | None:

@@ -11,6 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from app.binary_responses import PNG_RESPONSES, png_response
 from app.deps import EventStreamSlot, JobDep, Limit, Offset, ServicesDep
 from app.job_events import follow_job
+from app.public_urls import public_url_for
 from core.logs import read_job_log
 from core.plots import job_curves_png
 from core.schemas import EpochMetrics, JobError, JobLogPublic, JobPublic, JobsPublic, TrainParams
@@ -21,14 +22,6 @@ from core.tables import Job
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 LogLimit = Annotated[int, Query(ge=1, le=10_000, description="Most records to return.")]
-
-
-def job_url(job_id: str, request: Request) -> str:
-    """Where to follow a job: under PUBLIC_URL, else relative to the service; never built from
-    the request's Host header, which the client chooses."""
-    path = request.app.url_path_for("read_job", job_id=job_id)
-    public_url = request.app.state.services.settings.public_url
-    return f"{public_url}{path}" if public_url else str(path)
 
 
 def to_job_public(job: Job, request: Request) -> JobPublic:
@@ -42,7 +35,7 @@ def to_job_public(job: Job, request: Request) -> JobPublic:
         id=job.id,
         name=job.name,
         status=JobStatus(job.status),
-        url=job_url(job.id, request),
+        url=public_url_for(request, "read_job", job_id=job.id),
         dataset=job.dataset_id,
         model=job.architecture,
         params=TrainParams.model_validate(job.params),
