@@ -223,7 +223,8 @@ def _follow(
             child.progress = message["progress"]
         if "ready" in message or "failed" in message:
             child.outcome = message
-        if should_stop():
+        # A child that has told its outcome has done the work: it is recorded, not handed back.
+        if not child.outcome and should_stop():
             child.end()
             return _Ended.STOPPED
         due = time.monotonic() - last_heartbeat >= settings.intervals.heartbeat_seconds
