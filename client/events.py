@@ -8,6 +8,7 @@ from typing import Any
 from httpx_sse import EventSource, SSEError
 
 from client.api import ServiceClient, ServiceError
+from client.outages import Outage
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -43,23 +44,17 @@ def follow_job(
     """Every event until `end`. A stream that breaks (the server restarting) is opened
     again, every `retry_every` seconds for up to `give_up_after`; the new stream's first
     event, `state`, brings the follower up to date."""
-    broken_since: float | None = None
+    outage = Outage(on_reconnect, give_up_after)
     while True:
         try:
             with service.job_events(job_id) as source:
                 for event in decode_events(source):
-                    broken_since = None
+                    outage.ended()
                     yield event
                     if event.type == "end":
                         return
             problem = ServiceError("The event stream closed before the job ended.")
         except ServiceError as error:
-            if error.status is not None and error.status < 500:
-                raise  # refused (unknown job, bad key): asking again will not help
             problem = error
-        if broken_since is None:
-            broken_since = time.monotonic()
-            on_reconnect(problem)  # once per outage, not at every try
-        elif time.monotonic() - broken_since > give_up_after:
-            raise problem
+        outage.failed(problem)
         time.sleep(retry_every)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from client.api import ServiceClient, ServiceError
+from client.outages import Outage
 
 
 def follow_preparation(
@@ -32,22 +33,16 @@ def follow_preparation(
         auto_refresh=False,  # redrawn at each answer: nothing moves between two
     )
     task = bar.add_task("decoding", total=None)
-    unreachable_since: float | None = None
+    outage = Outage(on_reconnect, give_up_after)
     with bar:
         while True:
             try:
                 dataset = service.get_dataset(dataset_id)
             except ServiceError as error:
-                if error.status is not None and error.status < 500:
-                    raise  # refused (unknown dataset, bad key): asking again will not help
-                if unreachable_since is None:
-                    unreachable_since = time.monotonic()
-                    on_reconnect(error)  # once per outage, not at every try
-                elif time.monotonic() - unreachable_since > give_up_after:
-                    raise
+                outage.failed(error)
                 time.sleep(poll_every)
                 continue
-            unreachable_since = None
+            outage.ended()
             progress = dataset["progress"] or {}
             bar.update(task, total=progress.get("total"), completed=progress.get("done", 0))
             bar.refresh()
