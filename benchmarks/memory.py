@@ -31,8 +31,9 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from benchmarks.server import child_pid, running_server
+from benchmarks.server import running_server
 from benchmarks.subsets import add_file, first_images
+from devkit.datasets import upload_dataset, wait_until_prepared
 from devkit.processes import child_pids
 
 MB = 1024 * 1024
@@ -115,23 +116,18 @@ def _upscale(data: bytes, size: int) -> bytes:
 def wait_for_worker(app_pid: int, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if child_pids(app_pid, b"worker"):
-            return child_pid(app_pid, b"worker")
+        if workers := child_pids(app_pid, b"worker"):
+            return workers[0]
         time.sleep(0.2)
     raise SystemExit("the app started no worker")
 
 
 def prepare(client: httpx.Client, archive: Path) -> str:
     started = time.monotonic()
-    with archive.open("rb") as file:
-        response = client.post("/datasets", files={"file": (archive.name, file)})
-    response.raise_for_status()
-    dataset = response.json()
-    print(f"POST /datasets answered {response.status_code} in {time.monotonic() - started:.1f} s")
-    while dataset.get("status", "ready") not in ("ready", "failed"):
-        time.sleep(1)
-        dataset = client.get(f"/datasets/{dataset['id']}").raise_for_status().json()
-    if dataset.get("status") == "failed":
+    uploaded = upload_dataset(client, archive)
+    print(f"POST /datasets answered 202 in {time.monotonic() - started:.1f} s")
+    dataset = wait_until_prepared(client, uploaded["id"], timeout=3600)
+    if dataset["status"] == "failed":
         raise SystemExit(f"preparation failed: {dataset}")
     print(
         f"dataset {dataset['id']} ready {time.monotonic() - started:.1f} s after the upload "

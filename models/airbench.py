@@ -9,7 +9,7 @@ patches of an image much larger than its content."""
 
 from typing import TYPE_CHECKING, Any
 
-from models.input_sizes import InputSizes, downsampling_steps
+from models.input_sizes import InputSizes, average_down
 from models.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ def build_airbench(
     x = layers.Normalization(
         mean=list(CIFAR10_MEAN), variance=[s * s for s in CIFAR10_STD], name="normalize"
     )(inputs)
-    for step in range(1, downsampling_steps(*input_shape[:2], SIZES.design) + 1):
-        x = layers.AveragePooling2D(2, padding="same", name=f"downsample{step}")(x)
+    x = average_down(x, SIZES.design)
     x = layers.Conv2D(24, 2, padding="valid", name="whiten")(x)
     x = layers.Activation("gelu")(x)
     for block, width in enumerate(widths, start=1):

@@ -1,7 +1,8 @@
-"""The image sizes a network is meant for, and how many halvings bring a larger image down to
+"""The image sizes a network is meant for, and the halvings that bring a larger image down to
 the size it was designed for."""
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,14 @@ def downsampling_steps(height: int, width: int, design: int) -> int:
         side = (side + 1) // 2  # a stride-2 step with "same" padding
         steps += 1
     return steps
+
+
+def average_down(x: Any, design: int) -> Any:
+    """`x`, a Keras tensor of images, averaged down 2x2 pixels into one `downsampling_steps`
+    times: what airbench and quick_cnn do first to an image larger than they were designed for."""
+    from keras import layers  # Imported here: the app reads the sizes without loading a backend.
+
+    height, width = x.shape[1:3]
+    for step in range(1, downsampling_steps(height, width, design) + 1):
+        x = layers.AveragePooling2D(2, padding="same", name=f"downsample{step}")(x)
+    return x

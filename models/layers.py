@@ -10,8 +10,30 @@ from keras import ops
 PACKAGE = "keras_train_serve"
 
 
+class _Augmentation(keras.layers.Layer):
+    """A training-time augmentation drawn per image from the layer's own seed, in `_augment`;
+    identity at inference."""
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self._seeds = keras.random.SeedGenerator(seed)
+
+    def call(self, images: Any, training: bool | None = None) -> Any:
+        return self._augment(images) if training else images
+
+    def _augment(self, images: Any) -> Any:
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class RandomFlipTranslate(keras.layers.Layer):
+class RandomFlipTranslate(_Augmentation):
     """Training-time augmentation on the accelerator: a random horizontal flip, and a random
     translation by up to `pixels` (reflect-padded), drawn per image. Identity at inference.
 
@@ -22,15 +44,11 @@ class RandomFlipTranslate(keras.layers.Layer):
     def __init__(
         self, flip: bool = True, pixels: int = 2, seed: int | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, **kwargs)
         self.flip = flip
         self.pixels = pixels
-        self.seed = seed
-        self._seeds = keras.random.SeedGenerator(seed)
 
-    def call(self, images: Any, training: bool | None = None) -> Any:
-        if not training:
-            return images
+    def _augment(self, images: Any) -> Any:
         batch = ops.shape(images)[0]
         if self.flip:
             flipped = keras.random.uniform((batch, 1, 1, 1), seed=self._seeds) < 0.5
@@ -50,15 +68,12 @@ class RandomFlipTranslate(keras.layers.Layer):
         padded = ops.take_along_axis(padded, rows[:, :, None, None], axis=1)
         return ops.take_along_axis(padded, cols[:, None, :, None], axis=2)
 
-    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "flip": self.flip, "pixels": self.pixels, "seed": self.seed}
+        return {**super().get_config(), "flip": self.flip, "pixels": self.pixels}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class RandomResizedCrop(keras.layers.Layer):
+class RandomResizedCrop(_Augmentation):
     """Training-time augmentation for photos, on the accelerator: each image replaced by a random
     crop of it, covering between `min_area` of its area and all of it, its shape the image's own
     stretched by an aspect ratio drawn between 1/`max_aspect` and `max_aspect` (log-uniform, as
@@ -75,15 +90,11 @@ class RandomResizedCrop(keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(seed, **kwargs)
         self.min_area = min_area
         self.max_aspect = max_aspect
-        self.seed = seed
-        self._seeds = keras.random.SeedGenerator(seed)
 
-    def call(self, images: Any, training: bool | None = None) -> Any:
-        if not training:
-            return images
+    def _augment(self, images: Any) -> Any:
         batch = ops.shape(images)[0]
         height, width = images.shape[1], images.shape[2]
         area = keras.random.uniform((batch,), self.min_area, 1.0, seed=self._seeds)
@@ -98,16 +109,8 @@ class RandomResizedCrop(keras.layers.Layer):
         images = _resample_axis(images, top, crop_height, axis=1)
         return _resample_axis(images, left, crop_width, axis=2)
 
-    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "min_area": self.min_area,
-            "max_aspect": self.max_aspect,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "min_area": self.min_area, "max_aspect": self.max_aspect}
 
 
 def _resample_axis(images: Any, start: Any, length: Any, axis: int) -> Any:

@@ -9,7 +9,7 @@ accuracy in the recipe's few epochs at a third of the speed (docs/training-speed
 
 from typing import TYPE_CHECKING
 
-from models.input_sizes import InputSizes, downsampling_steps
+from models.input_sizes import InputSizes, average_down
 from models.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -52,11 +52,9 @@ def build_quick_cnn(
     import keras  # Imported here so the app can list architectures without loading a backend.
     from keras import layers
 
-    height, width, channels = input_shape
     inputs = keras.Input(shape=input_shape, name="pixels")
     x = layers.Rescaling(1 / 255, name="scale_to_unit")(inputs)
-    for step in range(1, downsampling_steps(height, width, SIZES.design) + 1):
-        x = layers.AveragePooling2D(2, padding="same", name=f"downsample{step}")(x)
+    x = average_down(x, SIZES.design)
     height, width, channels = x.shape[1:]
     if height % 2 == 0 and width % 2 == 0:
         # Each 2x2 patch becomes one pixel of 4x the channels: half the resolution, no loss.

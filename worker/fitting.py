@@ -32,7 +32,6 @@ from worker.divergence import FailOnDivergence
 from worker.evaluation import PREDICT_BATCH, evaluate, predict_evenly
 from worker.optimizers import make_optimizer
 from worker.replica_batches import dividing_batch_size, pad_to_multiple, replica_batch_size
-from worker.reseeding import ReseedEachEpoch
 
 DTYPE_POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 JIT_COMPILE: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
@@ -67,6 +66,8 @@ def fit_and_evaluate(
 ) -> FitOutcome:
     """Train and evaluate. With `checkpoint_dir`, training resumes from the newest checkpoint
     there (after calling `on_resume` with the epochs it completed) and checkpoints each epoch."""
+    # The initial weights. Training itself draws from no global generator: the batches' order
+    # comes from the seed and the epoch (worker/batches.py), augmentations from their own seeds.
     keras.utils.set_random_seed(params.seed)
     split = split_validation(arrays, params)
     replicas = distribution.replicas
@@ -122,7 +123,6 @@ def fit_and_evaluate(
             shuffle=False,  # the batches come shuffled, by the seed and the epoch
             validation_data=validation,
             callbacks=[
-                ReseedEachEpoch(params.seed),
                 clock,
                 *(callbacks or []),
                 FailOnDivergence(),
