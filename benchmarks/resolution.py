@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.figures import images_per_second_text
 from models.backend import apply_tensorflow_defaults
 
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
             f"test accuracy {outcome.test_accuracy:.4f}, "
             f"training {runtime['training_seconds']:.1f} s, "
             f"compile {runtime['compile_seconds']:.1f} s, "
-            f"{_rate(runtime['images_per_second'])} images/s, "
+            f"{images_per_second_text(runtime['images_per_second'])} images/s, "
             f"wall {time.monotonic() - started:.1f} s"
         )
     small, large = accuracies.values()
@@ -101,11 +102,6 @@ def _upscaled(images: np.ndarray, side: int) -> np.ndarray:
             for image in images
         ]
     )
-
-
-def _rate(images_per_second: float | None) -> str:
-    """None where one step was all the training: no steady step was timed."""
-    return "?" if images_per_second is None else f"{images_per_second:.0f}"
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+from benchmarks.figures import images_per_second_text
 from models.backend import apply_tensorflow_defaults
 
 
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"  epochs {params.epochs}, training {runtime['training_seconds']:.1f} s, "
             f"compile {runtime['compile_seconds']:.1f} s, "
-            f"{_rate(runtime['images_per_second'])} images/s, "
+            f"{images_per_second_text(runtime['images_per_second'])} images/s, "
             f"test accuracy {outcome.test_accuracy:.4f}"
             f"{_tta_label(params)}, wall {wall:.1f} s, "
             f"precision {runtime['dtype_policy']}, jit {runtime['jit_compile']}"
@@ -120,11 +121,6 @@ def _tta_label(params) -> str:
     if params.tta_shift:
         views.append(f"{params.tta_shift} px shifts")
     return f" (TTA: {', '.join(views)})" if views else ""
-
-
-def _rate(images_per_second: float | None) -> str:
-    """None where one step was all the training: no steady step was timed."""
-    return "?" if images_per_second is None else f"{images_per_second:.0f}"
 
 
 def _parse_override(item: str) -> tuple[str, object]:
