@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from app.deps import Limit, Offset, ServicesDep
-from app.routes.models import public_models
+from app.routes.models import public_model
 from app.services import Services
 from core.schemas import (
     AliasMovePublic,
@@ -35,7 +35,11 @@ def read_model_names(
 def read_model_name(name: str, services: ServicesDep) -> ModelNameDetail:
     """A named model's aliases and versions, newest first."""
     summary = services.registry_listing.name(name)
-    versions = public_models(services, services.registry_listing.versions(name))
+    # The summary holds the aliases (by alias, in order): each version's come from it.
+    versions = [
+        public_model(model, [a for a, v in summary.aliases.items() if v == model.version])
+        for model in services.registry_listing.versions(name)
+    ]
     return ModelNameDetail(**vars(summary), data=versions)
 
 
