@@ -152,13 +152,15 @@ class ModelRegistry:
     def last_move(self, name: str, alias: str) -> AliasMove | None:
         """The move that put `alias` where it is (or removed it); None if it never moved."""
         with self._sessions() as session:
-            _require_name(session, name)
-            return session.scalar(
+            move = session.scalar(
                 select(AliasMove)
                 .where(AliasMove.name == name, AliasMove.alias == alias)
                 .order_by(AliasMove.id.desc())
                 .limit(1)
             )
+            if move is None:
+                _require_name(session, name)
+            return move
 
     def resolve(self, reference: str) -> TrainedModel:
         """A model by id, by name (its `production` version), by `name@alias`, by
