@@ -66,25 +66,19 @@ class ModelRegistry:
 
     def get_version(self, name: str, version: int) -> TrainedModel:
         with self._sessions() as session:
-            _require_name(session, name)
             model = session.scalar(_version_query(name, version))
             if model is None:
+                _require_name(session, name)
                 raise NotFoundError(f"Model name {name!r} has no version {version}.")
             return model
 
     def get_alias(self, name: str, alias: str) -> TrainedModel | None:
         """The version `alias` points at; None while it is not set."""
         with self._sessions() as session:
-            _require_name(session, name)
-            return session.scalar(
-                select(TrainedModel)
-                .join(
-                    ModelAlias,
-                    (ModelAlias.name == TrainedModel.name)
-                    & (ModelAlias.version == TrainedModel.version),
-                )
-                .where(ModelAlias.name == name, ModelAlias.alias == alias)
-            )
+            model = session.scalar(_alias_query(name, alias))
+            if model is None:
+                _require_name(session, name)  # checked only on a miss: one query on a hit
+            return model
 
     def aliases_of(self, name: str) -> dict[str, int]:
         with self._sessions() as session:
@@ -158,13 +152,15 @@ class ModelRegistry:
     def last_move(self, name: str, alias: str) -> AliasMove | None:
         """The move that put `alias` where it is (or removed it); None if it never moved."""
         with self._sessions() as session:
-            _require_name(session, name)
-            return session.scalar(
+            move = session.scalar(
                 select(AliasMove)
                 .where(AliasMove.name == name, AliasMove.alias == alias)
                 .order_by(AliasMove.id.desc())
                 .limit(1)
             )
+            if move is None:
+                _require_name(session, name)
+            return move
 
     def resolve(self, reference: str) -> TrainedModel:
         """A model by id, by name (its `production` version), by `name@alias`, by
@@ -205,8 +201,15 @@ class ModelRegistry:
 
     def default_model(self) -> TrainedModel | None:
         """The default name's production version; None without either."""
-        name = self.default_name()
-        return self.get_alias(name, PRODUCTION) if name is not None else None
+        return self.default_production()[1]
+
+    def default_production(self) -> tuple[str | None, TrainedModel | None]:
+        """The default name and its production version, read together; None where unset."""
+        with self._sessions() as session:
+            name = session.scalar(select(RegistryDefaults.default_name))
+            if name is None:
+                return None, None
+            return name, session.scalar(_alias_query(name, PRODUCTION))
 
     def alias_history(
         self, name: str, limit: int = 50, offset: int = 0
@@ -238,10 +241,10 @@ class ModelRegistry:
 
     def _newest_version(self, name: str) -> TrainedModel:
         with self._sessions() as session:
-            _require_name(session, name)
             newest = select(TrainedModel).where(TrainedModel.name == name)
             model = session.scalar(newest.order_by(TrainedModel.version.desc()).limit(1))
             if model is None:
+                _require_name(session, name)
                 raise NotFoundError(f"Model name {name!r} has no versions left.")
             return model
 
@@ -253,6 +256,16 @@ def _require_name(session: Session, name: str) -> None:
 
 def _version_query(name: str, version: int) -> Select[TrainedModel]:
     return select(TrainedModel).where(TrainedModel.name == name, TrainedModel.version == version)
+
+
+def _alias_query(name: str, alias: str) -> Select[TrainedModel]:
+    """The version `alias` points at."""
+    at_alias = (ModelAlias.name == TrainedModel.name) & (ModelAlias.version == TrainedModel.version)
+    return (
+        select(TrainedModel)
+        .join(ModelAlias, at_alias)
+        .where(ModelAlias.name == name, ModelAlias.alias == alias)
+    )
 
 
 def _alias_version(session: Session, name: str, alias: str) -> int | None:

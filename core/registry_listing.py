@@ -1,5 +1,6 @@
 """What the registry holds, listed for people: names with their versions and aliases."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -51,17 +52,26 @@ class RegistryListing:
 
     def aliases_of_models(self, models: list[TrainedModel]) -> dict[str, list[str]]:
         """Each model's aliases, by model id."""
-        names = {model.name for model in models}
         with self._sessions() as session:
-            rows = session.execute(
-                select(ModelAlias.name, ModelAlias.version, ModelAlias.alias)
-                .where(ModelAlias.name.in_(names))
-                .order_by(ModelAlias.alias)
-            )
-            by_version: dict[tuple[str, int], list[str]] = {}
-            for name, version, alias in rows:
-                by_version.setdefault((name, version), []).append(alias)
-        return {model.id: by_version.get((model.name, model.version), []) for model in models}
+            aliases = _aliases(session, {model.name for model in models})
+        return {model.id: aliases_at(aliases[model.name], model.version) for model in models}
+
+
+def aliases_at(aliases: dict[str, int], version: int) -> list[str]:
+    """Of a name's aliases (each with the version it points at), those at `version`."""
+    return [alias for alias, at in aliases.items() if at == version]
+
+
+def _aliases(session: Session, names: Collection[str]) -> dict[str, dict[str, int]]:
+    """Each name's aliases, in order, with the versions they point at."""
+    aliases: dict[str, dict[str, int]] = {name: {} for name in names}
+    for name, alias, version in session.execute(
+        select(ModelAlias.name, ModelAlias.alias, ModelAlias.version)
+        .where(ModelAlias.name.in_(names))
+        .order_by(ModelAlias.alias)
+    ):
+        aliases[name][alias] = version
+    return aliases
 
 
 def _summaries(session: Session, names: list[str]) -> list[NameSummary]:
@@ -75,13 +85,7 @@ def _summaries(session: Session, names: list[str]) -> list[NameSummary]:
             .group_by(TrainedModel.name)
         )
     }
-    aliases: dict[str, dict[str, int]] = {name: {} for name in names}
-    for name, alias, version in session.execute(
-        select(ModelAlias.name, ModelAlias.alias, ModelAlias.version)
-        .where(ModelAlias.name.in_(names))
-        .order_by(ModelAlias.alias)
-    ):
-        aliases[name][alias] = version
+    aliases = _aliases(session, names)
     default = session.scalar(select(RegistryDefaults.default_name))
     return [
         NameSummary(name, counts.get(name, 0), aliases[name], name == default) for name in names

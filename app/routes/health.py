@@ -36,10 +36,9 @@ async def read_readiness(services: ServicesDep, response: Response) -> Readiness
             detail=detail,
         )
     response.status_code = 503
-    name = await run_in_threadpool(services.registry.default_name)
+    name, production = await run_in_threadpool(services.registry.default_production)
     if name is None:
         return Readiness(ready=False, model_id=None, detail="No trained model yet.")
-    production = await run_in_threadpool(services.registry.default_model)
     if production is None:
         detail = f"Model name {name!r} has no production version: set its alias `production`."
         return Readiness(ready=False, model_id=None, name=name, detail=detail)

@@ -3,8 +3,9 @@
 from fastapi import APIRouter
 
 from app.deps import Limit, Offset, ServicesDep
-from app.routes.models import public_models
+from app.routes.models import public_model
 from app.services import Services
+from core.registry_listing import aliases_at
 from core.schemas import (
     AliasMovePublic,
     AliasMovesPublic,
@@ -35,7 +36,10 @@ def read_model_names(
 def read_model_name(name: str, services: ServicesDep) -> ModelNameDetail:
     """A named model's aliases and versions, newest first."""
     summary = services.registry_listing.name(name)
-    versions = public_models(services, services.registry_listing.versions(name))
+    versions = [  # each version's aliases from the summary's, not queried again
+        public_model(model, aliases_at(summary.aliases, model.version))
+        for model in services.registry_listing.versions(name)
+    ]
     return ModelNameDetail(**vars(summary), data=versions)
 
 

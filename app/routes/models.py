@@ -91,7 +91,8 @@ async def delete_model(model_id: str, services: ServicesDep) -> None:
 
 def public_models(services: Services, models: list[TrainedModel]) -> list[ModelPublic]:
     aliases = services.registry_listing.aliases_of_models(models)
-    return [
-        ModelPublic.model_validate(model).model_copy(update={"aliases": aliases[model.id]})
-        for model in models
-    ]
+    return [public_model(model, aliases[model.id]) for model in models]
+
+
+def public_model(model: TrainedModel, aliases: list[str]) -> ModelPublic:
+    return ModelPublic.model_validate(model).model_copy(update={"aliases": aliases})

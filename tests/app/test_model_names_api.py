@@ -225,7 +225,13 @@ def test_requests_naming_no_model_ask_the_database_nothing(settings, make_model,
     with TestClient(create_app(settings)) as client:
         _wait_until_serving(client, 1)
         registry = client.app.state.services.registry  # type: ignore[attr-defined]
-        for method in ("resolve", "default_name", "default_model", "get_alias"):
+        for method in (
+            "resolve",
+            "default_name",
+            "default_model",
+            "default_production",
+            "get_alias",
+        ):
             monkeypatch.setattr(registry, method, _no_query)
 
         response = _predict(client)
