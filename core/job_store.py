@@ -152,16 +152,17 @@ class JobStore:
             requested = session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id))
             return requested is not None
 
-    def requeue_job(self, job_id: str, worker_id: str) -> bool:
-        """Hand a running job back to the queue (its worker is stopping) to be resumed later."""
+    def requeue_job(self, job_id: str, worker_id: str, attempt_used: bool = False) -> bool:
+        """Hand a running job back to the queue, to be resumed later: its worker is stopping,
+        or (`attempt_used`) its training crashed, which uses up an attempt as a lost worker
+        does."""
         return self._update_owned(
             job_id,
             worker_id,
             status=JobStatus.QUEUED,
             worker_id=None,
             heartbeat_at=None,
-            # A clean hand-back is not a lost worker: it does not use up an attempt.
-            attempts=Job.attempts - 1,
+            attempts=Job.attempts if attempt_used else Job.attempts - 1,
             updated_at=utc_now(),
         )
 

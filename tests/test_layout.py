@@ -21,10 +21,17 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_worker_does_not_import_fastapi():
-    loaded = _loaded_after("import worker.loop, worker.training, worker.__main__")
+    loaded = _loaded_after("import worker.__main__, worker.training_process")
 
     assert "fastapi" not in loaded and "starlette" not in loaded
-    assert "keras" in loaded  # the worker is where training lives
+    assert "keras" in loaded  # the training process is where training lives
+
+
+def test_the_worker_leaves_tensorflow_to_its_training_processes():
+    loaded = _loaded_after("import worker.__main__")
+
+    assert "worker.loop" in loaded and "worker.preparer" in loaded
+    assert "tensorflow" not in loaded and "keras" not in loaded
 
 
 def test_app_does_not_import_tensorflow_until_a_prediction():

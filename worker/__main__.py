@@ -1,18 +1,14 @@
 """`python -m worker`: run a training worker until stopped."""
 
 import argparse
-import gc
 import logging
 
-from models.backend import apply_tensorflow_defaults
-
-apply_tensorflow_defaults()  # before the imports below import Keras
-
-from core.logs import configure_logging  # noqa: E402
-from core.retired_settings import retired_settings_given  # noqa: E402
-from core.settings import get_settings  # noqa: E402
-from worker.lifeline import watch_lifeline  # noqa: E402
-from worker.loop import StopRequest, run_worker  # noqa: E402
+from core.logs import configure_logging
+from core.retired_settings import retired_settings_given
+from core.settings import get_settings
+from worker.lifeline import watch_lifeline
+from worker.loop import run_worker
+from worker.stopping import StopRequest
 
 
 def main() -> None:
@@ -27,13 +23,7 @@ def main() -> None:
     stop = StopRequest()
     stop.install()
     watch_lifeline(stop)
-    try:
-        run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
-    finally:
-        # On its way out the interpreter collects garbage again and again, each time over the
-        # hundreds of thousands of objects Keras and TensorFlow made; frozen, they are skipped
-        # and the worker exits promptly (docs/architecture.md#crash-recovery).
-        gc.freeze()
+    run_worker(settings, stop, burst=args.burst, max_jobs=args.max_jobs)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 
 from core.lifeline import LIFELINE_FD, hold_lifeline
-from worker.loop import StopRequest
+from worker.stopping import StopRequest
 
 # As long as the app gives its worker between SIGTERM and SIGKILL (app/supervisor.py).
 # A worker stuck past it (a batch that never ends) exits hard: its job is reclaimed once its

@@ -13,7 +13,6 @@ import logging
 import os
 import queue
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from core.datasets.loading import dataset_arrays_dir, source_archive_path
 from core.datasets.status import DatasetStatus
 from core.datasets.store import DatasetStore
 from core.db import close_connections, create_session_factory
+from core.exits import describe_exit
 from core.server_paths import without_server_paths
 from core.settings import Settings
 from core.tables import Dataset
@@ -243,7 +243,7 @@ def _record_crash(
     code: int, dataset: Dataset, settings: Settings, store: DatasetStore, worker_id: str
 ) -> None:
     """A child that ended without an outcome: tried again, unless its attempts are used up."""
-    how = _describe_exit(code)
+    how = describe_exit(code)
     extra = {**_about(dataset), "ended": how}
     if dataset.attempts < settings.max_preparation_attempts:
         store.release_dataset(dataset.id, worker_id, attempt_used=True)
@@ -257,12 +257,3 @@ def _record_crash(
         f"{how}); it is not tried again.",
     )
     log.error("dataset preparation crashed; it is not tried again", extra=extra)
-
-
-def _describe_exit(code: int) -> str:
-    if code >= 0:
-        return f"exit code {code}"
-    try:
-        return f"killed by {signal.Signals(-code).name}"
-    except ValueError:
-        return f"killed by signal {-code}"

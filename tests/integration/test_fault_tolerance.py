@@ -114,19 +114,25 @@ def test_a_worker_killed_mid_epoch_is_replaced_and_the_job_resumes(
         job_id = _train(client, _upload(client, slow_epochs_dataset), epochs=3)
         before_kill = _wait_until(client, job_id, _in_epoch(2))
         (worker,) = worker_pids(recovering_service.process.pid)
+        (training,) = child_pids(worker, b"worker.training_process")
         os.kill(worker, signal.SIGKILL)
 
         job, _ = wait_for_job(client, job_id)
         log = client.get(f"/jobs/{job_id}/logs").json()["data"]
+    assert wait_for_exit(training, timeout=60), "the training process outlived its worker"
 
     assert job["status"] == "succeeded", job["error"]
     assert [epoch["epoch"] for epoch in job["history"]] == [1, 2, 3]
     assert job["history"][0] == before_kill["history"][0]  # epoch 1 was not trained again
-    # Both workers' records are in the job's log, the killed one's and its successor's.
-    assert [r["attempt"] for r in log if r["message"] == "job started"] == [1, 2]
+    # The killed worker's training process handed the job back at its next batch, rather than
+    # leave it to be reclaimed once its heartbeat lapsed: a clean hand-back, which uses up no
+    # attempt. Both workers' records are in the job's log.
+    handed_back = [r for r in log if r["message"].startswith("job handed back")]
+    assert len(handed_back) == 1
+    assert [r["attempt"] for r in log if r["message"] == "job started"] == [1, 1]
     assert [r["from_epoch"] for r in log if r["message"] == "resuming"] == [1]
     assert log[-1]["message"] == "job succeeded" and log[-1]["job_id"] == job_id
-    assert job["attempts"] == 2
+    assert job["attempts"] == 1
     assert job["runtime"]["resumed_from_epoch"] == 1
     assert job["model_id"] is not None and 0 <= job["test_accuracy"] <= 1
 
@@ -162,13 +168,15 @@ def test_a_killed_app_takes_its_worker_down_and_the_job_goes_back_to_the_queue(
         job_id = _train(client, _upload(client, slow_epochs_dataset), epochs=3)
         _wait_until(client, job_id, _in_epoch(2))
     (worker,) = worker_pids(first.process.pid)
+    (training,) = child_pids(worker, b"worker.training_process")
     first.process.kill()
     first.process.wait()
     try:
         # A worker left behind would train on, beside the one the restarted app starts.
         assert wait_for_exit(worker, timeout=60), "the worker outlived the app that started it"
+        assert wait_for_exit(training, timeout=60), "the training process outlived its worker"
     finally:
-        kill_if_running([worker])
+        kill_if_running([worker, training])
     worker_log = log.read_text()  # the worker writes to the app's standard error
     assert "the app that supervises this worker is gone" in worker_log
     assert "job handed back to the queue" in worker_log

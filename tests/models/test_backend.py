@@ -18,7 +18,7 @@ if entry == "app":
     from core.settings import Settings
     create_app(Settings(data_dir=sys.argv[2], _env_file=None))
 else:
-    import worker.__main__
+    import worker.training_process
 from tensorflow.python.util import _pywrap_util_port
 print(json.dumps(_pywrap_util_port.IsMklEnabled()))
 """
@@ -46,7 +46,7 @@ def _onednn_enabled(entry: str, tmp_path: Path, **env: str) -> bool:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("entry", ["app", "worker"])
+@pytest.mark.parametrize("entry", ["app", "training_process"])
 def test_the_service_runs_tensorflow_with_onednn_unless_told_not_to(
     entry: str, tmp_path: Path
 ) -> None:

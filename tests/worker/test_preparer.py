@@ -13,7 +13,8 @@ from core.datasets.store import DatasetStore
 from core.schemas import TrainRequest
 from core.status import JobStatus
 from core.tables import Dataset, utc_now
-from worker.loop import StopRequest, run_worker
+from worker.loop import run_worker
+from worker.stopping import StopRequest
 
 
 def _queue(job_store, dataset_id: str) -> str:
@@ -34,14 +35,14 @@ def test_an_upload_is_prepared_while_a_job_runs(
     upload = _upload(settings, sessions, make_archive)
     seen_while_running: list[str] = []
 
-    def run_until_the_upload_is_ready(job, settings, stores, control, worker_id) -> None:
+    def train_until_the_upload_is_ready(job, process, settings, jobs, worker_id, stop) -> None:
         deadline = time.monotonic() + 120
-        while (status := stores.datasets.get_dataset(upload.id).status) == "processing":
+        while (status := DatasetStore(sessions).get_dataset(upload.id).status) == "processing":
             assert time.monotonic() < deadline, "the upload was not prepared while a job ran"
             time.sleep(0.05)
         seen_while_running.append(status)
 
-    monkeypatch.setattr(worker.loop, "run_job", run_until_the_upload_is_ready)
+    monkeypatch.setattr(worker.loop, "train_in_process", train_until_the_upload_is_ready)
     _queue(job_store, "cifar10")
 
     assert run_worker(settings, burst=True) == 1

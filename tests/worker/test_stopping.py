@@ -11,7 +11,7 @@ import pytest
 from core.lifeline import LIFELINE_FD
 from tests.integration.running import start_module
 from worker.lifeline import watch_lifeline
-from worker.loop import StopRequest
+from worker.stopping import StopRequest
 
 
 def _start_worker(tmp_path: Path, pass_fds: tuple[int, ...] = (), **env: str):
