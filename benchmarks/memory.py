@@ -204,13 +204,16 @@ def rss_anon(pid: int) -> int:
 
 
 def descendants(pid: int) -> list[int]:
+    """Every thread's children: the worker starts its preparation child from a thread of its
+    own, and /proc lists a child under the thread that started it."""
     found = []
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:  # it has just ended
-        return []
-    for child in children:
-        found += [int(child), *descendants(int(child))]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids = children.read_text().split()
+        except OSError:  # that thread, or the process, has just ended
+            continue
+        for child in pids:
+            found += [int(child), *descendants(int(child))]
     return found
 
 

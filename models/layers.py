@@ -8,6 +8,8 @@ import keras
 from keras import ops
 
 PACKAGE = "keras_train_serve"
+# Where an augmentation layer saves its generator's state, beside its (absent) weights.
+SEED_STATE = "seed_state"
 
 
 class _Augmentation(keras.layers.Layer):
@@ -30,6 +32,15 @@ class _Augmentation(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "seed": self.seed}
+
+    # Keras saves a layer's weights but not its generators' states: without this, a job resumed
+    # from a checkpoint would draw other augmentations than the run it continues.
+    def save_own_variables(self, store: Any) -> None:
+        store[SEED_STATE] = self._seeds.state
+
+    def load_own_variables(self, store: Any) -> None:
+        if SEED_STATE in store:  # a model saved before the state was
+            self._seeds.state.assign(store[SEED_STATE])
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

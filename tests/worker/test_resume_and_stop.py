@@ -155,13 +155,22 @@ def test_a_diverging_loss_fails_the_training_before_its_last_epoch(arrays):
     assert seen.epochs[-1] < 5
 
 
-def test_a_resumed_run_ends_where_an_uninterrupted_one_does(arrays, tmp_path):
+# With augmentations too: their generators' states are variables of the model, so they are
+# checkpointed and restored with its weights, and the resumed epochs draw what they would have.
+@pytest.mark.parametrize(
+    "augmentation",
+    [{}, {"flip": True, "translate": 2, "random_resized_crop": "on"}],
+    ids=["plain", "augmented"],
+)
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(arrays, tmp_path, augmentation):
     checkpoints = tmp_path / "checkpoints"
-    uninterrupted = fit_and_evaluate(_params(epochs=3), arrays, get_distribution(0))
+    uninterrupted = fit_and_evaluate(_params(epochs=3, **augmentation), arrays, get_distribution(0))
 
-    fit_and_evaluate(_params(epochs=2), arrays, get_distribution(0), checkpoint_dir=checkpoints)
+    fit_and_evaluate(
+        _params(epochs=2, **augmentation), arrays, get_distribution(0), checkpoint_dir=checkpoints
+    )
     resumed = fit_and_evaluate(
-        _params(epochs=3), arrays, get_distribution(0), checkpoint_dir=checkpoints
+        _params(epochs=3, **augmentation), arrays, get_distribution(0), checkpoint_dir=checkpoints
     )
 
     assert resumed.runtime["resumed_from_epoch"] == 2
