@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="How many times an uploaded dataset's preparation is started (a crash or "
         "a lost worker ends one) before the dataset is marked failed.",
     )
+    preparation_stall_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="A dataset preparation that reports no progress for this long (a decoder "
+        "that hangs) is stopped, and counts as a crash.",
+    )
     max_event_streams: int = Field(
         100,
         ge=1,

@@ -44,6 +44,7 @@ log = logging.getLogger("core.datasets.preparation")
 class _Ended(Enum):
     STOPPED = "stopped"  # the worker is stopping: handed back
     LOST = "lost"  # another worker took the dataset over
+    STALLED = "stalled"  # no progress for PREPARATION_STALL_SECONDS: stopped, as a crash
 
 
 def prepare_next_dataset(
@@ -105,8 +106,11 @@ def _record(
         outcome = {"error_message": error, "problems": failed["problems"]}
         store.finish_dataset(dataset.id, DatasetStatus.FAILED, worker_id, **outcome)
         log.info("dataset failed", extra={**_about(dataset), "error": error})
+    elif ended is _Ended.STALLED:
+        how = f"no progress for {settings.preparation_stall_seconds:g} s"
+        _record_crash(how, dataset, settings, store, worker_id)
     else:
-        _record_crash(child.process.returncode, dataset, settings, store, worker_id)
+        _record_crash(describe_exit(child.process.returncode), dataset, settings, store, worker_id)
 
 
 def _record_ready(
@@ -210,7 +214,7 @@ def _follow(
 ) -> _Ended | None:
     """Heartbeat the lease with the child's progress until it ends; None once it has ended on
     its own, else why it was stopped."""
-    last_heartbeat = time.monotonic()
+    last_heartbeat = last_progress = time.monotonic()
     while True:
         try:
             message = child.messages.get(timeout=POLL_SECONDS)
@@ -221,12 +225,18 @@ def _follow(
             return None
         if "progress" in message:
             child.progress = message["progress"]
+            last_progress = time.monotonic()
         if "ready" in message or "failed" in message:
             child.outcome = message
         # A child that has told its outcome has done the work: it is recorded, not handed back.
         if not child.outcome and should_stop():
             child.end()
             return _Ended.STOPPED
+        if not child.outcome and (
+            time.monotonic() - last_progress > settings.preparation_stall_seconds
+        ):
+            child.end()
+            return _Ended.STALLED
         due = time.monotonic() - last_heartbeat >= settings.intervals.heartbeat_seconds
         if "progress" in message or due:
             try:
@@ -240,10 +250,10 @@ def _follow(
 
 
 def _record_crash(
-    code: int, dataset: Dataset, settings: Settings, store: DatasetStore, worker_id: str
+    how: str, dataset: Dataset, settings: Settings, store: DatasetStore, worker_id: str
 ) -> None:
-    """A child that ended without an outcome: tried again, unless its attempts are used up."""
-    how = describe_exit(code)
+    """A child that ended without an outcome (or was stopped for want of progress): tried again,
+    unless its attempts are used up."""
     extra = {**_about(dataset), "ended": how}
     if dataset.attempts < settings.max_preparation_attempts:
         store.release_dataset(dataset.id, worker_id, attempt_used=True)
@@ -253,7 +263,7 @@ def _record_crash(
         dataset.id,
         DatasetStatus.FAILED,
         worker_id,
-        error_message=f"Its preparation crashed {dataset.attempts} times (the last time: "
-        f"{how}); it is not tried again.",
+        error_message=f"Its preparation crashed (attempt {dataset.attempts} of "
+        f"{settings.max_preparation_attempts}: {how}); it is not tried again.",
     )
     log.error("dataset preparation crashed; it is not tried again", extra=extra)

@@ -252,10 +252,31 @@ def test_a_child_that_crashes_is_tried_again_then_the_dataset_fails(
     assert [d.attempts if d else None for d in attempts] == [1, 2, 3]
     failed = store.get_dataset(dataset.id)
     assert failed.error_message == (
-        "Its preparation crashed 3 times (the last time: killed by SIGSEGV); it is not tried again."
+        "Its preparation crashed (attempt 3 of 3: killed by SIGSEGV); it is not tried again."
     )
     assert failed.claimed_by is None
     assert prepare_next_dataset(settings, store, "w") is None
+
+
+def test_a_child_that_makes_no_progress_is_stopped_and_counts_as_a_crash(
+    settings, store, upload, make_archive, monkeypatch
+):
+    hang = "import time; time.sleep(600)"  # as a decoder stuck on an image would
+    monkeypatch.setattr(preparation, "child_command", lambda request: [sys.executable, "-c", hang])
+    settings = settings.model_copy(
+        update={"preparation_stall_seconds": 1.0, "max_preparation_attempts": 1}
+    )
+    dataset = upload(make_archive(["cat", "ship"], train_per_class=5, test_per_class=1))
+
+    started = time.monotonic()
+    failed = prepare_next_dataset(settings, store, "w")
+
+    assert failed is not None and failed.status == "failed"
+    assert failed.error_message == (
+        "Its preparation crashed (attempt 1 of 1: no progress for 1 s); it is not tried again."
+    )
+    assert time.monotonic() - started < 60  # not the child's 600 s
+    assert store.get_dataset(dataset.id).claimed_by is None
 
 
 def test_a_child_killed_mid_way_is_tried_again_and_the_dataset_is_ready(
