@@ -92,7 +92,10 @@ def train_in_process(
 ) -> None:
     """Have `process` train the claimed `job`, pass it a stop request, and once it has ended,
     record its crash if it left the job running."""
-    process.train(settings, job.id, worker_id)
+    try:
+        process.train(settings, job.id, worker_id)
+    except BrokenPipeError:
+        pass  # it has ended already (it could not start, say): recorded below as a crash
     try:
         code = _follow(process, stop)
     except BaseException:

@@ -15,6 +15,7 @@ from core.status import JobStatus
 from devkit.datasets import add_ready_dataset
 from devkit.processes import child_pids
 from tests.scripts import run_script
+from worker import training_processes
 from worker.loop import run_worker
 from worker.stopping import StopRequest
 from worker.training_processes import MODULE
@@ -89,6 +90,23 @@ def test_a_training_process_that_crashes_every_attempt_fails_the_job(settings, d
     assert job.error_message == (
         "The job's training process crashed (attempt 1 of 1: killed by SIGKILL, as by the "
         "kernel when memory runs out); it is not started again."
+    )
+
+
+def test_a_training_process_that_cannot_start_fails_the_job_not_the_worker(
+    settings, dataset, job_store, monkeypatch
+):
+    monkeypatch.setattr(training_processes, "MODULE", "worker.no_such_module")
+    job_id = _queue(job_store, dataset.id)
+
+    assert run_worker(settings, burst=True) == settings.max_job_attempts
+
+    job = job_store.get_job(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error_type == "TrainingProcessCrashed"
+    assert job.error_message == (
+        f"The job's training process crashed (attempt {settings.max_job_attempts} of "
+        f"{settings.max_job_attempts}: exit code 1); it is not started again."
     )
 
 
