@@ -2,6 +2,7 @@
 ahead of each job, given the job once it is claimed, and followed until it ends; a process that
 ends without recording how its job ended has crashed, and the job is tried again or failed."""
 
+import contextlib
 import json
 import logging
 import os
@@ -92,10 +93,9 @@ def train_in_process(
 ) -> None:
     """Have `process` train the claimed `job`, pass it a stop request, and once it has ended,
     record its crash if it left the job running."""
-    try:
+    # A broken pipe: it has ended already (it could not start, say), recorded below as a crash.
+    with contextlib.suppress(BrokenPipeError):
         process.train(settings, job.id, worker_id)
-    except BrokenPipeError:
-        pass  # it has ended already (it could not start, say): recorded below as a crash
     try:
         code = _follow(process, stop)
     except BaseException:
