@@ -122,6 +122,9 @@ class ServiceClient:
     def get_dataset(self, dataset_id: str) -> dict[str, Any]:
         return self._request("GET", f"/datasets/{_segment(dataset_id)}")
 
+    def delete_dataset(self, dataset_id: str) -> None:
+        self._request("DELETE", f"/datasets/{_segment(dataset_id)}")
+
     def upload_dataset(
         self, archive: Path, name: str | None = None, image_size: str | None = None
     ) -> dict[str, Any]:

@@ -202,7 +202,7 @@ def rollback_model(service: ServiceClient, name: str, alias: str) -> None:
 @main.group(invoke_without_command=True)
 @click.pass_context
 def datasets(ctx: click.Context) -> None:
-    """List datasets, newest first; or upload or show one."""
+    """List datasets, newest first; or upload, show or delete one."""
     if ctx.invoked_subcommand is None:
         page = ctx.obj.list_datasets()
         out.print(render.datasets_table(page["data"], page["count"]))
@@ -257,6 +257,18 @@ def show_dataset(service: ServiceClient, dataset_id: str) -> None:
     """A dataset's status and progress, and once ready its classes, image shape and image
     counts, as JSON."""
     out.print_json(data=service.get_dataset(dataset_id))
+
+
+@datasets.command("delete")
+@click.argument("dataset_id")
+@click.pass_obj
+def delete_dataset(service: ServiceClient, dataset_id: str) -> None:
+    """Delete an uploaded dataset: its archive and arrays.
+
+    Jobs that ended and models trained on it stay. Refused while a queued or running job uses
+    it, or while it is being prepared."""
+    service.delete_dataset(dataset_id)
+    out.print(f"Deleted dataset {dataset_id}.")
 
 
 @main.command("delete-job")

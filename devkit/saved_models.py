@@ -1,10 +1,13 @@
 """A model saved and recorded as the worker saves one, without training it."""
 
 
-def save_untrained_model(settings, class_names: list[str], metrics=None, name=None):
+def save_untrained_model(
+    settings, class_names: list[str], metrics=None, name=None, dataset_id: str = "sample"
+):
     """An untrained seed_cnn saved and recorded exactly as the worker saves a trained one, as
-    the next version of `name` (default: its dataset's id), and made that name's production
-    version if it has none; its metrics are made up (`metrics` adds to them)."""
+    if trained on `dataset_id`, as the next version of `name` (default: its dataset's id), and
+    made that name's production version if it has none; its metrics are made up (`metrics`
+    adds to them)."""
     # Imported here: Keras loads only when a test or benchmark saves a model.
     from core.db import create_session_factory
     from core.model_names import PRODUCTION
@@ -18,7 +21,7 @@ def save_untrained_model(settings, class_names: list[str], metrics=None, name=No
         settings.models_dir,
         {
             "job_id": "job-for-test",
-            "dataset_id": "sample",
+            "dataset_id": dataset_id,
             "architecture": "seed_cnn",
             "class_names": class_names,
             "input_shape": [32, 32, 3],

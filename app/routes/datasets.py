@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.deps import Limit, Offset, ServicesDep
 from app.public_urls import public_url_for
 from core.datasets.image_folder import check_image_size
+from core.datasets.loading import dataset_dir
 from core.datasets.registration import register_dataset_archive
 from core.errors import InvalidInputError
 from core.schemas import DatasetPublic, DatasetsPublic
@@ -81,6 +82,20 @@ def read_dataset(dataset_id: str, services: ServicesDep) -> DatasetPublic:
     """A dataset's status and progress; once ready, its classes, image shape and image counts
     per split."""
     return DatasetPublic.model_validate(services.datasets.get_dataset(dataset_id))
+
+
+@router.delete("/{dataset_id}", status_code=204, responses={409: {}})
+def delete_dataset(dataset_id: str, services: ServicesDep) -> None:
+    """Delete an uploaded dataset's record and files (its archive and arrays); jobs that ended
+    and models trained on it stay. Refused (409) while a queued or running job uses it, while it
+    is being prepared, and for the built-in `cifar10`."""
+    services.datasets.delete_dataset(dataset_id)
+    # Files go after the row: a crash between the two leaves files that no row points at, not a
+    # ready dataset whose arrays are gone, which every job trained on it would fail to load.
+    folder = dataset_dir(services.settings, dataset_id)
+    # Never outside DATA_DIR/datasets, whatever the id holds.
+    if folder.resolve().parent == services.settings.datasets_dir.resolve():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _parse_image_size(text: str | None, settings: Settings) -> tuple[int, int] | None:

@@ -1,19 +1,25 @@
-"""Records of datasets: the built-in ones and those users uploaded, and the leases of the
-workers that prepare uploads."""
+"""Records of datasets: the built-in ones and those users uploaded, the leases of the workers
+that prepare uploads, and deleting an upload no job needs."""
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.datasets.builtin import BUILTIN_DATASETS
+from core.datasets.builtin import BUILTIN_DATASETS, find_builtin_dataset
 from core.datasets.status import DatasetStatus
 from core.db import SessionFactory
-from core.errors import NotFoundError
+from core.errors import ConflictError, NotFoundError
 from core.sql import rowcount
-from core.tables import Dataset, utc_now
+from core.status import FINAL_STATUSES
+from core.tables import Dataset, Job, utc_now
+
+# A refusal to delete names this many of the jobs that use the dataset, and counts the rest.
+MAX_JOBS_NAMED = 5
+# Tries at a delete whose refusal went away before it could be explained (its jobs ended).
+_DELETE_ATTEMPTS = 3
 
 
 class DatasetStore:
@@ -52,6 +58,53 @@ class DatasetStore:
                 .offset(offset)
             )
             return list(session.scalars(page)), total
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Remove an uploaded dataset's record; refused while it is being prepared or a queued
+        or running job uses it, and for built-in datasets. Jobs that ended and models trained on
+        it keep its id."""
+        if find_builtin_dataset(dataset_id) is not None:
+            raise ConflictError(
+                f"Dataset {dataset_id!r} is built in: the service and its workers record it "
+                "again each time they start, so it cannot be deleted."
+            )
+        for _ in range(_DELETE_ATTEMPTS):
+            # The checks and the delete are one statement whose row count is checked: a job
+            # queued between a separate check and the delete would be left without its images.
+            with self._sessions.begin() as session:
+                deletable = delete(Dataset).where(*_deletable(dataset_id))
+                if rowcount(session, deletable) == 1:
+                    return
+            refusal = self._refusal_to_delete(dataset_id)
+            if refusal is not None:
+                raise ConflictError(refusal)
+        raise ConflictError(f"Dataset {dataset_id!r} keeps changing; try again.")
+
+    def _refusal_to_delete(self, dataset_id: str) -> str | None:
+        """Why the dataset cannot be deleted now; None if nothing holds it any more."""
+        dataset = self.get_dataset(dataset_id)
+        if dataset.status == DatasetStatus.PROCESSING:
+            return (
+                f"Dataset {dataset_id!r} is still being prepared (a worker checks and decodes its "
+                f"images); wait until its status is ready or failed (GET /datasets/{dataset_id}), "
+                "then delete it."
+            )
+        with self._sessions() as session:
+            jobs = session.execute(
+                select(Job.id, Job.status)
+                .where(*_unfinished_jobs_on(dataset_id))
+                .order_by(Job.created_at, Job.id)
+            ).all()
+        if not jobs:
+            return None
+        named = ", ".join(f"{job.id!r} ({job.status})" for job in jobs[:MAX_JOBS_NAMED])
+        if len(jobs) > MAX_JOBS_NAMED:
+            named += f" and {len(jobs) - MAX_JOBS_NAMED} more"
+        jobs_named, them = ("jobs", "them") if len(jobs) > 1 else ("job", "it")
+        return (
+            f"Dataset {dataset_id!r} is used by {jobs_named} {named}; cancel {them} "
+            f"(POST /jobs/{{id}}/cancel) or let {them} finish, then delete the dataset."
+        )
 
     def claim_next_dataset(
         self, worker_id: str, heartbeat_timeout: float, max_attempts: int
@@ -136,6 +189,19 @@ class DatasetStore:
         ]
         with self._sessions.begin() as session:
             return rowcount(session, update(Dataset).where(*claimed).values(**values)) == 1
+
+
+def _unfinished_jobs_on(dataset_id: str) -> list[ColumnElement[bool]]:
+    return [Job.dataset_id == dataset_id, Job.status.not_in([s.value for s in FINAL_STATUSES])]
+
+
+def _deletable(dataset_id: str) -> list[ColumnElement[bool]]:
+    """The dataset, as long as no worker prepares it and no queued or running job uses it."""
+    return [
+        Dataset.id == dataset_id,
+        Dataset.status != DatasetStatus.PROCESSING,
+        ~exists().where(*_unfinished_jobs_on(dataset_id)),
+    ]
 
 
 def _write_final_status(

@@ -53,14 +53,16 @@ def server(settings) -> Iterator[tuple[str, int]]:
 
 @pytest.fixture
 def make_model(settings) -> Callable[..., TrainedModel]:
-    """An untrained seed_cnn saved exactly as the worker saves a trained one, as the next
-    version of `name` (default: `sample`), its production version if the name had none."""
+    """An untrained seed_cnn saved exactly as the worker saves a trained one, as if trained on
+    `dataset_id` (default: `sample`), as the next version of `name` (default: the dataset's id),
+    its production version if the name had none."""
 
     def make(
         class_names: list[str] = ["airplane", "cat", "ship"],  # noqa: B006
         metrics: dict[str, Any] | None = None,
         name: str | None = None,
+        dataset_id: str = "sample",
     ) -> TrainedModel:
-        return save_untrained_model(settings, class_names, metrics, name)
+        return save_untrained_model(settings, class_names, metrics, name, dataset_id)
 
     return make

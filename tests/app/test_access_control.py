@@ -27,6 +27,7 @@ Call = tuple[str, str, dict]
 WRITES: list[Call] = [
     ("POST", "/train", {"json": {"epochs": 1}}),
     ("POST", "/datasets", {"files": {"file": ("a.tar.gz", b"x" * 100)}}),
+    ("DELETE", "/datasets/some-id", {}),
     ("POST", "/jobs/some-id/cancel", {}),
     ("DELETE", "/jobs/some-id", {}),
     ("DELETE", "/models/some-id", {}),

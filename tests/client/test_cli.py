@@ -85,6 +85,25 @@ def test_upload_no_wait_returns_while_the_dataset_is_prepared(shared_service, ma
     assert re.search(rf"{dataset_id} .* ready ", listed), listed
 
 
+def test_datasets_delete_removes_an_upload_and_refusals_are_one_line(shared_service, make_archive):
+    kts = Kts(shared_service.url)
+    upload = kts("datasets", "upload", str(make_archive(CLASSES, 10, 2)))
+    dataset_id = re.search(r"Uploaded dataset (\w+)", upload.stdout)[1]  # type: ignore[index]
+    folder = shared_service.data_dir / "datasets" / dataset_id
+    assert (folder / "arrays").is_dir()
+
+    result = kts("datasets", "delete", dataset_id)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Deleted dataset {dataset_id}.\n"
+    assert not folder.exists()
+    assert "(HTTP 404)" in one_line_error(kts("datasets", "show", dataset_id))
+    again = one_line_error(kts("datasets", "delete", dataset_id))
+    assert f"No dataset with id '{dataset_id}'" in again and "(HTTP 404)" in again
+    builtin = one_line_error(kts("datasets", "delete", "cifar10"))
+    assert "Dataset 'cifar10' is built in" in builtin and "(HTTP 409)" in builtin
+
+
 def test_predict_prints_each_images_top_classes(trained, archive, tmp_path):
     images = []
     with tarfile.open(archive) as members:

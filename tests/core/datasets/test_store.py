@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from core.datasets.builtin import BUILTIN_DATASETS
 from core.datasets.status import DatasetStatus
-from core.datasets.store import DatasetStore
+from core.datasets.store import MAX_JOBS_NAMED, DatasetStore
+from core.errors import ConflictError, NotFoundError
+from core.status import JobStatus
 from core.tables import Dataset, utc_now
 from tests.core.threads import in_threads
 
@@ -161,3 +163,111 @@ def test_only_the_claiming_worker_records_how_the_preparation_ended(
     assert ready.status == DatasetStatus.READY and ready.class_names == ["a", "b"]
     assert ready.train_count == 8 and ready.progress == {"done": 10, "total": 10}
     assert ready.claimed_by is None and ready.heartbeat_at is None and ready.error_message is None
+
+
+@pytest.mark.parametrize("status", [DatasetStatus.READY, DatasetStatus.FAILED])
+def test_delete_removes_a_dataset_and_keeps_the_jobs_that_ended_on_it(
+    store: DatasetStore, make_upload, make_job, job_store, status
+):
+    upload, other = make_upload(status), make_upload(status)
+    ended = {}
+    for final in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED):
+        job = make_job(dataset=upload.id)
+        job_store.finish_job(job.id, final, error=ValueError("x"), model_id="m")
+        ended[job.id] = final
+
+    store.delete_dataset(upload.id)
+
+    with pytest.raises(NotFoundError, match=f"No dataset with id {upload.id!r}"):
+        store.get_dataset(upload.id)
+    assert store.get_dataset(other.id).id == other.id
+    for job_id, final in ended.items():
+        kept = job_store.get_job(job_id)
+        assert (kept.status, kept.dataset_id) == (final, upload.id)
+    with pytest.raises(NotFoundError, match=f"No dataset with id {upload.id!r}"):
+        store.delete_dataset(upload.id)
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["queued", "running"])
+def test_delete_is_refused_while_an_unfinished_job_uses_the_dataset(
+    store: DatasetStore, make_upload, make_job, job_store, claimed
+):
+    upload = make_upload(DatasetStatus.READY)
+    make_job(dataset="cifar10")  # claimed first: the oldest
+    job = make_job(dataset=upload.id)
+    if claimed:
+        job_store.claim_next_job("w", 60, 3)
+        job_store.claim_next_job("w", 60, 3)
+    status = "running" if claimed else "queued"
+
+    with pytest.raises(ConflictError) as refusal:
+        store.delete_dataset(upload.id)
+
+    assert refusal.value.message == (
+        f"Dataset {upload.id!r} is used by job {job.id!r} ({status}); cancel it "
+        "(POST /jobs/{id}/cancel) or let it finish, then delete the dataset."
+    )
+    assert store.get_dataset(upload.id).status == DatasetStatus.READY
+    job_store.request_cancel(job.id)
+    if claimed:  # its worker stops it
+        job_store.finish_job(job.id, JobStatus.CANCELLED, worker_id="w")
+    store.delete_dataset(upload.id)
+    with pytest.raises(NotFoundError):
+        store.get_dataset(upload.id)
+
+
+def test_a_refusal_names_the_first_jobs_and_counts_the_rest(
+    store: DatasetStore, make_upload, make_job
+):
+    upload = make_upload(DatasetStatus.READY)
+    jobs = [make_job(dataset=upload.id) for _ in range(MAX_JOBS_NAMED + 2)]
+
+    with pytest.raises(ConflictError) as refusal:
+        store.delete_dataset(upload.id)
+
+    named = ", ".join(f"{job.id!r} (queued)" for job in jobs[:MAX_JOBS_NAMED])
+    assert f"is used by jobs {named} and 2 more; cancel them " in refusal.value.message
+    assert "or let them finish" in refusal.value.message
+
+
+def test_delete_is_refused_while_the_dataset_is_being_prepared(store: DatasetStore, make_upload):
+    waiting, claimed = make_upload(), make_upload()
+    store.claim_next_dataset("w", 60, 3)  # the older one
+
+    for upload in (waiting, claimed):
+        with pytest.raises(ConflictError) as refusal:
+            store.delete_dataset(upload.id)
+
+        assert refusal.value.message == (
+            f"Dataset {upload.id!r} is still being prepared (a worker checks and decodes its "
+            f"images); wait until its status is ready or failed (GET /datasets/{upload.id}), "
+            "then delete it."
+        )
+        assert store.get_dataset(upload.id).status == DatasetStatus.PROCESSING
+
+
+def test_the_builtin_datasets_cannot_be_deleted(store: DatasetStore):
+    store.ensure_builtin_datasets()
+
+    for builtin in BUILTIN_DATASETS:
+        with pytest.raises(ConflictError, match="is built in: the service and its workers record"):
+            store.delete_dataset(builtin.id)
+        assert store.get_dataset(builtin.id).kind == "builtin"
+
+
+def test_a_delete_whose_job_ended_before_the_refusal_was_explained_tries_again(
+    store: DatasetStore, make_upload, make_job, job_store, monkeypatch: pytest.MonkeyPatch
+):
+    upload = make_upload(DatasetStatus.READY)
+    job = make_job(dataset=upload.id)
+    explain = DatasetStore._refusal_to_delete
+
+    def job_cancelled_meanwhile(self: DatasetStore, dataset_id: str) -> str | None:
+        job_store.request_cancel(job.id)
+        return explain(self, dataset_id)
+
+    monkeypatch.setattr(DatasetStore, "_refusal_to_delete", job_cancelled_meanwhile)
+    store.delete_dataset(upload.id)
+
+    with pytest.raises(NotFoundError):
+        store.get_dataset(upload.id)
