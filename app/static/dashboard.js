@@ -489,12 +489,29 @@ function datasetState(dataset) {
       el("progress", { max: progress.total || 1, value: progress.total ? progress.done : 0 }),
     );
   }
+  const remove = el("button", { type: "button", class: "secondary delete-dataset" }, "Delete");
+  remove.onclick = () => deleteDataset(dataset, remove);
   return el(
     "li",
     { class: "error-text" },
-    `${dataset.name}: failed. ${dataset.error || ""}`,
+    `${dataset.name}: failed. ${dataset.error || ""} `,
+    remove,
     el("ul", {}, ...dataset.problems.map((problem) => el("li", {}, problem))),
   );
+}
+
+/** A failed upload is of no use: its archive and record go, once the user confirms. */
+async function deleteDataset(dataset, button) {
+  if (!confirm(`Delete the dataset ${dataset.name} and its archive?`)) return;
+  button.disabled = true;
+  try {
+    await api(`/datasets/${enc(dataset.id)}`, { method: "DELETE" });
+    await loadDatasets();
+    showError("train-error", null);
+  } catch (error) {
+    showError("train-error", error);
+    button.disabled = false;
+  }
 }
 
 async function loadTrainingChoices() {

@@ -385,3 +385,13 @@ def test_uploads_show_their_preparation_until_ready_and_why_they_failed(
     expect(option).to_be_enabled(timeout=15_000)
     expect(option).to_have_text("waiting — 3 classes, 12 images")
     expect(states).to_have_count(1)
+
+    # A failed upload can be deleted, once confirmed.
+    dialogs: list[str] = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    failed.locator(".delete-dataset").click()
+    expect(states).to_have_count(0)
+    assert dialogs == ["Delete the dataset broken and its archive?"]
+    with service_without_worker.client() as client:
+        assert client.get(f"/datasets/{broken['id']}").status_code == 404
+    assert not (service_without_worker.data_dir / "datasets" / broken["id"]).exists()
