@@ -5,6 +5,7 @@ import logging
 import uvicorn
 
 from app.api_processes import serve_in_processes
+from app.graceful_http import GracefulHttpProtocol
 from core.logs import configure_logging
 from core.retired_settings import retired_settings_given
 from core.settings import Settings, get_settings
@@ -45,6 +46,9 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         workers=settings.api_processes,
+        # A stop (SIGTERM, or SIGHUP's replacement of a serving process) answers the requests
+        # already on their way to connections it accepted.
+        http=GracefulHttpProtocol,
     )
     if settings.api_processes > 1:
         serve_in_processes(config, settings)
