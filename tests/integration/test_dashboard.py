@@ -388,7 +388,12 @@ def test_uploads_show_their_preparation_until_ready_and_why_they_failed(
 
     # A failed upload can be deleted, once confirmed.
     dialogs: list[str] = []
-    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+
+    def accept(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     failed.locator(".delete-dataset").click()
     expect(states).to_have_count(0)
     assert dialogs == ["Delete the dataset broken and its archive?"]
