@@ -37,11 +37,13 @@ def run_worker(
     log.info("worker ready", extra={"worker_id": worker_id})
     preparer = DatasetPreparer(settings, datasets, worker_id, stop.event, burst)
     preparer.start()
-    # Started ahead of the job it will train: it imports TensorFlow while the worker waits.
-    spare: TrainingProcess | None = TrainingProcess()
+    spare: TrainingProcess | None = None
     jobs_run = 0
     try:
         while not stop.is_set() and (max_jobs is None or jobs_run < max_jobs):
+            # Started ahead of the job it will train: it imports TensorFlow while the worker
+            # waits for one.
+            spare = spare or TrainingProcess()
             touch_liveness_file(settings)
             job = jobs.claim_next_job(
                 worker_id, settings.heartbeat_timeout_seconds, settings.max_job_attempts
@@ -51,11 +53,10 @@ def run_worker(
                     break
                 stop.wait(settings.intervals.worker_poll_seconds)
                 continue
-            process, spare = spare or TrainingProcess(), None
+            process, spare = spare, None
             with stop.running(job.id):
                 train_in_process(job, process, settings, jobs, worker_id, stop)
             jobs_run += 1
-            spare = TrainingProcess()
     finally:
         if spare is not None:
             spare.end(grace_seconds=0)  # it has no job: nothing to lose

@@ -18,7 +18,7 @@ from tests.scripts import run_script
 from worker import training_processes
 from worker.loop import run_worker
 from worker.stopping import StopRequest
-from worker.training_processes import MODULE
+from worker.training_processes import MODULE, TrainingProcess
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,21 @@ def _queue(job_store, dataset_id: str, epochs: int = 2) -> str:
     return job_store.create_job(request.resolve(seed=0)).id
 
 
-def _when_training(job_store, job_id: str, action) -> threading.Thread:
+@pytest.fixture
+def training_pids(monkeypatch) -> list[int]:
+    """The pids of the training processes given a job, in order."""
+    given: list[int] = []
+    train = TrainingProcess.train
+
+    def train_and_note(self, settings, job_id, worker_id) -> None:
+        given.append(self.pid)
+        train(self, settings, job_id, worker_id)
+
+    monkeypatch.setattr(TrainingProcess, "train", train_and_note)
+    return given
+
+
+def _when_training(job_store, job_id: str, training_pids: list[int], action) -> threading.Thread:
     """Run `action` (given the training process's pid) once the job has trained a step."""
 
     def wait_then_act() -> None:
@@ -47,19 +61,22 @@ def _when_training(job_store, job_id: str, action) -> threading.Thread:
         while not (job_store.get_job(job_id).progress or {}).get("step"):
             assert time.monotonic() < deadline, "the job never started training"
             time.sleep(0.05)
-        (process,) = child_pids(os.getpid(), MODULE.encode())
-        action(process)
+        action(training_pids[0])
 
     thread = threading.Thread(target=wait_then_act, daemon=True)
     thread.start()
     return thread
 
 
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+
+
 def test_a_crashed_training_process_is_recorded_and_the_job_tried_again(
-    settings, dataset, job_store
+    settings, dataset, job_store, training_pids
 ):
     job_id = _queue(job_store, dataset.id)
-    killer = _when_training(job_store, job_id, lambda pid: os.kill(pid, signal.SIGKILL))
+    killer = _when_training(job_store, job_id, training_pids, _kill)
 
     assert run_worker(settings, burst=True) == 2  # the crashed attempt, then the one that ends
     killer.join()
@@ -76,10 +93,12 @@ def test_a_crashed_training_process_is_recorded_and_the_job_tried_again(
     assert child_pids(os.getpid(), MODULE.encode()) == []
 
 
-def test_a_training_process_that_crashes_every_attempt_fails_the_job(settings, dataset, job_store):
+def test_a_training_process_that_crashes_every_attempt_fails_the_job(
+    settings, dataset, job_store, training_pids
+):
     settings = settings.model_copy(update={"max_job_attempts": 1})
     job_id = _queue(job_store, dataset.id)
-    killer = _when_training(job_store, job_id, lambda pid: os.kill(pid, signal.SIGKILL))
+    killer = _when_training(job_store, job_id, training_pids, _kill)
 
     run_worker(settings, burst=True)
     killer.join()
@@ -110,12 +129,13 @@ def test_a_training_process_that_cannot_start_fails_the_job_not_the_worker(
     )
 
 
-def test_a_stop_request_hands_the_training_job_back(settings, dataset, job_store):
+def test_a_stop_request_hands_the_training_job_back(settings, dataset, job_store, training_pids):
     job_id = _queue(job_store, dataset.id, epochs=50)
     stop = StopRequest()
-    stopper = _when_training(job_store, job_id, lambda pid: stop.request("test"))
+    stopper = _when_training(job_store, job_id, training_pids, lambda pid: stop.request("test"))
 
-    run_worker(settings, stop)
+    # Bounded, were the stop never requested: the job's 50 epochs, and an empty queue after.
+    run_worker(settings, stop, max_jobs=1)
     stopper.join()
 
     job = job_store.get_job(job_id)
