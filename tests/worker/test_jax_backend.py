@@ -16,9 +16,11 @@ from tests.scripts import run_script
 
 pytestmark = pytest.mark.slow
 
-# `python -m worker` with TensorFlow unimportable, as on the GPU machines.
-WORKER_WITHOUT_TENSORFLOW = """
-import runpy, sys
+# Makes TensorFlow unimportable, as on the GPU machines, in every interpreter that starts with
+# its folder on PYTHONPATH (Python imports `sitecustomize` at start-up): the worker and the
+# training processes it starts.
+NO_TENSORFLOW = """
+import sys
 
 class NoTensorFlow:
     def find_spec(self, name, path=None, target=None):
@@ -26,25 +28,30 @@ class NoTensorFlow:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, NoTensorFlow())
-runpy.run_module("worker", run_name="__main__", alter_sys=True)
 """
 
 
-def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive):
+def test_worker_trains_on_jax_with_two_replicas(settings, sessions, make_archive, tmp_path):
     archive = make_archive(["airplane", "cat", "ship"], train_per_class=40, test_per_class=10)
     dataset = add_ready_dataset(settings, archive)
     jobs = JobStore(sessions)
     request = TrainRequest(dataset=dataset.id, model="airbench", epochs=2, batch_size=32, seed=2)
     job_id = jobs.create_job(request.resolve(seed=0)).id
+    no_tensorflow = tmp_path / "no-tensorflow"
+    no_tensorflow.mkdir()
+    (no_tensorflow / "sitecustomize.py").write_text(NO_TENSORFLOW)
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(no_tensorflow), os.environ.get("PYTHONPATH")])
+        ),
         "KERAS_BACKEND": "jax",
         "CPU_REPLICAS": "2",
         "DATA_DIR": str(settings.data_dir),
     }
 
     subprocess.run(
-        [sys.executable, "-c", WORKER_WITHOUT_TENSORFLOW, "--burst"],
+        [sys.executable, "-m", "worker", "--burst"],
         cwd=REPO_ROOT,
         env=env,
         check=True,
