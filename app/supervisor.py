@@ -42,7 +42,15 @@ def start_worker_process(settings: Settings) -> tuple[subprocess.Popen[bytes], i
     read_end, write_end = os.pipe()  # neither end is inherited by other children
     env = {**worker_environment(settings), LIFELINE_FD: str(read_end)}
     try:
-        process = subprocess.Popen([sys.executable, "-m", "worker"], env=env, pass_fds=[read_end])
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker"],
+            env=env,
+            pass_fds=[read_end],
+            # Out of the terminal's process group: Ctrl-C stops the app, which stops its worker
+            # once. Two signals at once (the terminal's and the app's) would stop it hard, and its
+            # running job would not be handed back.
+            start_new_session=True,
+        )
     except BaseException:
         os.close(write_end)
         raise

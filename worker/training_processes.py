@@ -40,6 +40,8 @@ class TrainingProcess:
                 stdin=subprocess.PIPE,
                 text=True,
                 pass_fds=[read_end],
+                # Out of the terminal's process group: on Ctrl-C the worker stops it, once.
+                start_new_session=True,
             )
         except BaseException:
             os.close(self._lifeline)

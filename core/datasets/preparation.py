@@ -181,6 +181,9 @@ def _start_child(dataset: Dataset, settings: Settings, folder: Path) -> _Child:
             stdout=subprocess.PIPE,
             text=True,
             pass_fds=[read_end],
+            # Out of the terminal's process group: Ctrl-C would end it as a crash, using up an
+            # attempt; the worker hands the dataset back instead.
+            start_new_session=True,
         )
     except BaseException:
         os.close(write_end)

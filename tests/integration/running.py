@@ -30,6 +30,18 @@ def start_service(
 ) -> RunningService:
     """`python -m app` as a user starts it: uvicorn plus its supervised worker process; on
     `port` to restart a stopped service where its clients look for it."""
+    return _start_service(data_dir, log, port, env, new_process_group=False)
+
+
+def start_service_in_terminal(data_dir: Path, log: Path, /, **env: str) -> RunningService:
+    """The service in a process group of its own, as a shell runs a command, so that a test can
+    send what Ctrl-C sends: SIGINT to every process of the group."""
+    return _start_service(data_dir, log, None, env, new_process_group=True)
+
+
+def _start_service(
+    data_dir: Path, log: Path, port: int | None, env: dict[str, str], new_process_group: bool
+) -> RunningService:
     port = port or free_port()
     environment = {
         **os.environ,
@@ -39,7 +51,7 @@ def start_service(
         "INTERVALS__HEARTBEAT_SECONDS": "1",
         **env,
     }
-    process = start_module("app", environment, log)
+    process = start_module("app", environment, log, new_process_group=new_process_group)
     service = RunningService(f"http://127.0.0.1:{port}", process, data_dir, log)
     if wait_until_answers(f"{service.url}/healthz", process, timeout=60):
         return service
@@ -50,7 +62,11 @@ def start_service(
 
 
 def start_module(
-    module: str, environment: dict[str, str], log: Path, pass_fds: tuple[int, ...] = ()
+    module: str,
+    environment: dict[str, str],
+    log: Path,
+    pass_fds: tuple[int, ...] = (),
+    new_process_group: bool = False,
 ) -> subprocess.Popen[bytes]:
     """`python -m <module>` from the repository, its output in `log`."""
     with log.open("wb") as sink:
@@ -61,6 +77,7 @@ def start_module(
             stdout=sink,
             stderr=subprocess.STDOUT,
             pass_fds=pass_fds,
+            process_group=0 if new_process_group else None,
         )
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.db import create_session_factory
+from core.job_store import JobStore
+from core.settings import Settings
 from devkit.datasets import add_ready_dataset, upload_dataset, wait_until_prepared
 from devkit.processes import child_pids
 from devkit.samples import REPO_ROOT, cifar_samples, write_image_folder_archive
@@ -19,6 +22,7 @@ from tests.integration.running import (
     RunningService,
     kill_if_running,
     start_service,
+    start_service_in_terminal,
     stop_service,
     wait_for_exit,
     wait_for_job,
@@ -157,6 +161,29 @@ def test_sigterm_hands_the_job_back_and_the_restarted_worker_resumes_it(
     assert job["attempts"] == 1  # a clean hand-back does not use up an attempt
     assert job["runtime"]["resumed_from_epoch"] == 1
     assert "job handed back to the queue" in recovering_service.log.read_text()
+
+
+def test_ctrl_c_hands_the_job_back_cleanly_and_stops_the_service(
+    tmp_path: Path, slow_epochs_dataset
+):
+    data_dir = tmp_path / "var"
+    service = start_service_in_terminal(data_dir, tmp_path / "service.log", **FAST_RECOVERY)
+    try:
+        with service.client() as client:
+            job_id = _train(client, _upload(client, slow_epochs_dataset), epochs=3)
+            _wait_until(client, job_id, _in_epoch(2))
+        # What Ctrl-C in the terminal that runs `make run` sends: SIGINT to its process group.
+        os.killpg(service.process.pid, signal.SIGINT)
+        service.process.wait(60)
+    finally:
+        stop_service(service)
+
+    log = service.log.read_text()
+    assert "job handed back to the queue" in log
+    assert "training process crashed" not in log
+    jobs = JobStore(create_session_factory(Settings(data_dir=data_dir, _env_file=None)))
+    job = jobs.get_job(job_id)
+    assert (job.status, job.attempts) == ("queued", 0)  # handed back, no attempt used
 
 
 def test_a_killed_app_takes_its_worker_down_and_the_job_goes_back_to_the_queue(
