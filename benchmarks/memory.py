@@ -34,7 +34,7 @@ from PIL import Image
 from benchmarks.server import running_server
 from benchmarks.subsets import add_file, first_images
 from devkit.datasets import upload_dataset, wait_until_prepared
-from devkit.processes import child_pids
+from devkit.processes import child_pids, rss_anon
 
 MB = 1024 * 1024
 WORKER_TREE = "worker and its children"
@@ -190,17 +190,6 @@ class Sampler:
         peaks = self.peaks[self._phase]
         peaks[name] = max(peaks[name], value)
         self.last[self._phase][name] = value
-
-
-def rss_anon(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def descendants(pid: int) -> list[int]:

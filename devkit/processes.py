@@ -1,5 +1,5 @@
 """Following the processes that the tests and the benchmarks start: a free port to start one on,
-the children it starts (read from /proc), and waiting until it answers."""
+the children it starts and its memory (read from /proc), and waiting until it answers."""
 
 import socket
 import subprocess
@@ -52,3 +52,16 @@ def child_pids(parent: int, argument: bytes) -> list[int]:
         if fields and int(fields[1]) == parent and argument in arguments:
             pids.append(pid)
     return sorted(pids)
+
+
+def rss_anon(pid: int | str = "self") -> int:
+    """A process's anonymous resident memory in bytes (its heap, not mapped files' pages, which
+    the kernel may drop at will); 0 once it has exited."""
+    try:
+        status = (Path("/proc") / str(pid) / "status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) * 1024
+    return 0

@@ -76,6 +76,10 @@ class TrainingProcess:
         except subprocess.TimeoutExpired:
             return None
 
+    def wait_until_ended(self) -> int:
+        """The exit status, once it has ended; a signal's handler may interrupt the wait."""
+        return self._process.wait()
+
     def end(self, grace_seconds: float = DISCARD_GRACE_SECONDS) -> None:
         """End it, killed if still running after `grace_seconds`, and release its lifeline."""
         self.stop()
@@ -118,9 +122,7 @@ def _follow(process: TrainingProcess, stop: StopRequest) -> int:
         if (code := process.wait(0)) is not None:
             return code
     process.stop()
-    while (code := process.wait(POLL_SECONDS)) is None:
-        pass
-    return code
+    return process.wait_until_ended()
 
 
 def _record_crash(job: Job, how: str, settings: Settings, jobs: JobStore, worker_id: str) -> None:

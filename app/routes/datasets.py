@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import Limit, Offset, ServicesDep
+from app.folders import remove_folder_within
 from app.public_urls import public_url_for
 from core.datasets.image_folder import check_image_size
 from core.datasets.loading import dataset_dir
@@ -92,10 +93,7 @@ def delete_dataset(dataset_id: str, services: ServicesDep) -> None:
     services.datasets.delete_dataset(dataset_id)
     # Files go after the row: a crash between the two leaves files that no row points at, not a
     # ready dataset whose arrays are gone, which every job trained on it would fail to load.
-    folder = dataset_dir(services.settings, dataset_id)
-    # Never outside DATA_DIR/datasets, whatever the id holds.
-    if folder.resolve().parent == services.settings.datasets_dir.resolve():
-        shutil.rmtree(folder, ignore_errors=True)
+    remove_folder_within(dataset_dir(services.settings, dataset_id), services.settings.datasets_dir)
 
 
 def _parse_image_size(text: str | None, settings: Settings) -> tuple[int, int] | None:

@@ -1,6 +1,5 @@
 """Trained models."""
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from fastapi.responses import FileResponse
 from app.binary_responses import PNG_RESPONSES, binary_responses, png_response
 from app.deps import Limit, ModelDep, Offset, ServicesDep
 from app.export import ExportFormat
+from app.folders import remove_folder_within
 from app.services import Services
 from core.errors import ModelUnavailableError
 from core.plots import model_confusion_png
@@ -84,9 +84,7 @@ async def delete_model(model_id: str, services: ServicesDep) -> None:
     (409) while an alias points at it."""
     model = await run_in_threadpool(services.registry.delete_model, model_id)
     await services.model_cache.forget(model_id)
-    folder = Path(model.path).parent
-    if folder.parent == services.settings.models_dir.resolve():  # never outside DATA_DIR/models
-        shutil.rmtree(folder, ignore_errors=True)
+    remove_folder_within(Path(model.path).parent, services.settings.models_dir)
 
 
 def public_models(services: Services, models: list[TrainedModel]) -> list[ModelPublic]:

@@ -18,18 +18,12 @@ from numpy.lib.format import open_memmap
 
 from core.datasets.arrays import DatasetArrays
 from core.schemas import TrainRequest
+from devkit.processes import rss_anon
 from models import ARCHITECTURES, Architecture
 from models.input_sizes import InputSizes
 from models.recipe import Recipe
 from worker.distribution import get_distribution
 from worker.fitting import fit_and_evaluate
-
-
-def rss_anon_bytes():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
 
 
 def build_tiny(input_shape, num_classes):
@@ -63,12 +57,12 @@ recipe = Recipe(epochs=1, batch_size=32, learning_rate=0.01, optimizer="sgd")
 ARCHITECTURES["tiny"] = Architecture("tiny", "", build_tiny, recipe, InputSizes(512, 1, 1024, 32))
 request = TrainRequest(model="tiny", tta=True, tta_shift=1, seed=1)
 distribution = get_distribution(0)
-idle, peak, done = rss_anon_bytes(), 0, threading.Event()
+idle, peak, done = rss_anon(), 0, threading.Event()
 
 def sample():
     global peak
     while not done.wait(0.005):
-        peak = max(peak, rss_anon_bytes())
+        peak = max(peak, rss_anon())
 
 sampler = threading.Thread(target=sample)
 sampler.start()

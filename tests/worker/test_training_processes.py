@@ -162,26 +162,19 @@ from core.db import create_session_factory
 from core.job_store import JobStore
 from core.schemas import TrainRequest
 from devkit.datasets import add_ready_dataset
-from devkit.processes import child_pids
+from devkit.processes import child_pids, rss_anon
 from worker.loop import run_worker
-
-
-def rss_anon_bytes():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) * 1024
-
 
 settings = Settings(data_dir=sys.argv[1], start_worker=False, _env_file=None)
 jobs = JobStore(create_session_factory(settings))
 dataset = add_ready_dataset(settings, Path(sys.argv[2]), "sample")
 request = TrainRequest(dataset=dataset.id, epochs=1, batch_size=8, seed=1)
 job_id = jobs.create_job(request.resolve(seed=0)).id
-before = rss_anon_bytes()
+before = rss_anon()
 run_worker(settings, burst=True)
 print(json.dumps({
     "status": jobs.get_job(job_id).status,
-    "grown": rss_anon_bytes() - before,
+    "grown": rss_anon() - before,
     "frameworks": sorted({"keras", "tensorflow", "jax", "torch"} & set(sys.modules)),
     "children": child_pids(os.getpid(), b"worker.training_process"),
 }))
